@@ -1,0 +1,62 @@
+/**
+ * Header names: compact forms (RFC 3261 §7.3.3 and the extensions that define them) and the canonical
+ * spelling used when the suite writes a header it did not receive. Lookup keys are lower-case long names.
+ */
+
+const COMPACT: Readonly<Record<string, string>> = {
+  i: "call-id",
+  m: "contact",
+  e: "content-encoding",
+  l: "content-length",
+  c: "content-type",
+  f: "from",
+  s: "subject",
+  k: "supported",
+  t: "to",
+  v: "via",
+  o: "event", // RFC 6665 §8.2.1
+  u: "allow-events", // RFC 6665 §8.2.2
+  r: "refer-to", // RFC 3515 §2.1
+  b: "referred-by", // RFC 3892 §3
+  x: "session-expires", // RFC 4028 §4
+  a: "accept-contact", // RFC 3841 §9.2
+  j: "reject-contact",
+  d: "request-disposition",
+  y: "identity", // RFC 8224 §4
+}
+
+const CANONICAL: Readonly<Record<string, string>> = {
+  "call-id": "Call-ID",
+  cseq: "CSeq",
+  "www-authenticate": "WWW-Authenticate",
+  "mime-version": "MIME-Version",
+  rack: "RAck",
+  rseq: "RSeq",
+  "min-se": "Min-SE",
+  "p-asserted-identity": "P-Asserted-Identity",
+  "p-preferred-identity": "P-Preferred-Identity",
+  "sip-etag": "SIP-ETag",
+  "sip-if-match": "SIP-If-Match",
+}
+
+/** Cache of the header names seen on the wire → lookup key; bounded so hostile names cannot grow it. */
+const seen = new Map<string, string>()
+const SEEN_LIMIT = 512
+
+/** The lookup key of a header name as written: lower-case, compact forms expanded. */
+export const headerKey = (name: string): string => {
+  const cached = seen.get(name)
+  if (cached !== undefined) return cached
+  const lower = name.toLowerCase()
+  const key = lower.length === 1 ? (COMPACT[lower] ?? lower) : lower
+  if (seen.size < SEEN_LIMIT) seen.set(name, key)
+  return key
+}
+
+/** The spelling the suite uses when it writes a header: `call-id` → `Call-ID`, `max-forwards` → `Max-Forwards`. */
+export const canonicalHeaderName = (name: string): string => {
+  const key = headerKey(name)
+  const special = CANONICAL[key]
+  if (special !== undefined) return special
+  return key.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
+}
