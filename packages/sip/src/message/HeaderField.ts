@@ -1,7 +1,7 @@
 /**
- * One header field line as received or as written by the suite. `raw` holds the exact text received
- * (folding included) so unknown and untouched headers serialize byte-exact; it is null once the suite
- * writes the field itself.
+ * One header field as received or as written by the suite. A received field keeps a reference to the
+ * header block and its offsets, so untouched fields serialize byte-exact (folding included) without a
+ * copy being made at parse time.
  */
 export class HeaderField {
   constructor(
@@ -11,11 +11,19 @@ export class HeaderField {
     readonly key: string,
     /** The value with folding undone and surrounding whitespace removed. */
     readonly value: string,
-    readonly raw: string | null,
+    /** The received header block this field was read from, or null for a field the suite wrote. */
+    private readonly source: string | null = null,
+    private readonly start = 0,
+    private readonly end = 0,
   ) {}
+
+  /** The exact text received (folding included), or null for a field the suite wrote. */
+  get raw(): string | null {
+    return this.source === null ? null : this.source.slice(this.start, this.end)
+  }
 
   /** The wire text of this field, without the line terminator. */
   text(): string {
-    return this.raw ?? `${this.name}: ${this.value}`
+    return this.source === null ? `${this.name}: ${this.value}` : this.source.slice(this.start, this.end)
   }
 }

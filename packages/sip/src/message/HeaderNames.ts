@@ -43,8 +43,61 @@ const CANONICAL: Readonly<Record<string, string>> = {
 const seen = new Map<string, string>()
 const SEEN_LIMIT = 512
 
+/**
+ * The spellings nearly every message uses, matched without hashing: the parser meets them for almost
+ * every field, so this switch is on its hot path. Anything else goes through the cache.
+ */
+const commonKey = (name: string): string | undefined => {
+  switch (name.length) {
+    case 1:
+      return COMPACT[name] ?? COMPACT[name.toLowerCase()]
+    case 2:
+      return name === "To" ? "to" : undefined
+    case 3:
+      return name === "Via" ? "via" : undefined
+    case 4:
+      return name === "From" ? "from" : name === "CSeq" ? "cseq" : undefined
+    case 5:
+      return name === "Allow" ? "allow" : name === "Event" ? "event" : name === "Route" ? "route" : undefined
+    case 6:
+      return name === "Accept" ? "accept" : name === "Server" ? "server" : undefined
+    case 7:
+      return name === "Call-ID"
+        ? "call-id"
+        : name === "Contact"
+          ? "contact"
+          : name === "Expires"
+            ? "expires"
+            : name === "Privacy"
+              ? "privacy"
+              : name === "Require"
+                ? "require"
+                : undefined
+    case 9:
+      return name === "Supported" ? "supported" : undefined
+    case 10:
+      return name === "User-Agent" ? "user-agent" : undefined
+    case 12:
+      return name === "Max-Forwards"
+        ? "max-forwards"
+        : name === "Content-Type"
+          ? "content-type"
+          : name === "Record-Route"
+            ? "record-route"
+            : undefined
+    case 14:
+      return name === "Content-Length" ? "content-length" : undefined
+    case 15:
+      return name === "Session-Expires" ? "session-expires" : undefined
+    default:
+      return undefined
+  }
+}
+
 /** The lookup key of a header name as written: lower-case, compact forms expanded. */
 export const headerKey = (name: string): string => {
+  const common = commonKey(name)
+  if (common !== undefined) return common
   const cached = seen.get(name)
   if (cached !== undefined) return cached
   const lower = name.toLowerCase()

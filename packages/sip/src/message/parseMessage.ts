@@ -70,39 +70,41 @@ const parseOrThrow = (buf: Buffer, limits: ParseLimits, mode: "datagram" | "stre
   const acc = emptyAccumulator()
   let pos = firstEnd + 2
   while (pos < head.length) {
-    let lineEnd = head.indexOf("\r\n", pos)
+    // Lines end in CRLF; searching for the LF alone is faster, then the CR is checked.
+    let lineEnd = lineEndAt(head, pos)
     // Folded continuation lines (leading SP/HT) belong to this field (RFC 3261 §7.3.1).
     let folded = false
     while (lineEnd + 2 < head.length && isWsp(head.charCodeAt(lineEnd + 2))) {
       folded = true
-      lineEnd = head.indexOf("\r\n", lineEnd + 2)
+      lineEnd = lineEndAt(head, lineEnd + 2)
     }
     if (lineEnd - pos > limits.maxLineBytes) throw new SipParseError("LineTooLong", "Header field too long")
-    const raw = head.slice(pos, lineEnd)
-    pos = lineEnd + 2
     if (fields.length >= limits.maxHeaderFields) {
       throw new SipParseError("TooManyHeaders", `More than ${limits.maxHeaderFields} header fields`)
     }
-    const colon = raw.indexOf(":")
-    if (colon <= 0) {
-      if (isWsp(raw.charCodeAt(0)))
+    const colon = head.indexOf(":", pos)
+    if (colon < 0 || colon >= lineEnd || colon === pos) {
+      if (isWsp(head.charCodeAt(pos)))
         throw new SipParseError("BadHeader", "Header field starts with whitespace")
       throw new SipParseError("BadHeader", "Header field without a colon")
     }
     // HCOLON = *( SP / HTAB ) ":" SWS
     let nameEnd = colon
-    while (nameEnd > 0 && isWsp(raw.charCodeAt(nameEnd - 1))) nameEnd--
-    const name = raw.slice(0, nameEnd)
-    if (!isToken(name)) throw new SipParseError("BadHeader", "Header field name is not a token")
-    let value = folded ? raw.slice(colon + 1).replace(/\r\n/g, "") : raw.slice(colon + 1)
-    let a = 0
-    let b = value.length
-    while (a < b && isWsp(value.charCodeAt(a))) a++
-    while (b > a && isWsp(value.charCodeAt(b - 1))) b--
-    if (a !== 0 || b !== value.length) value = value.slice(a, b)
+    while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--
+    const name = head.slice(pos, nameEnd)
+    let a = colon + 1
+    let b = lineEnd
+    while (a < b && isWsp(head.charCodeAt(a))) a++
+    while (b > a && isWsp(head.charCodeAt(b - 1))) b--
+    const value = folded ? unfold(head.slice(a, b)) : head.slice(a, b)
     const key = headerKey(name)
-    fields.push(new HeaderField(name, key, value, raw))
-    if (HOT_KEYS.has(key)) decodeHotField(acc, key, value)
+    if (!HOT_KEYS.has(key)) {
+      if (!isToken(name)) throw new SipParseError("BadHeader", "Header field name is not a token")
+    } else {
+      decodeHotField(acc, key, value)
+    }
+    fields.push(new HeaderField(name, key, value, head, pos, lineEnd))
+    pos = lineEnd + 2
   }
 
   const hot = completeHot(acc)
@@ -137,6 +139,18 @@ const parseOrThrow = (buf: Buffer, limits: ParseLimits, mode: "datagram" | "stre
   }
   return new SipRequest(method, uri, fields, hot, body, source)
 }
+
+/** The index of the CRLF ending the line that starts at `pos`; a bare LF is a framing error. */
+const lineEndAt = (head: string, pos: number): number => {
+  const lf = head.indexOf("\n", pos)
+  if (lf <= pos || head.charCodeAt(lf - 1) !== 13) {
+    throw new SipParseError("BadHeader", "Header line not terminated by CRLF")
+  }
+  return lf - 1
+}
+
+/** RFC 3261 §7.3.1: a line fold (CRLF followed by whitespace) is equivalent to whitespace. */
+const unfold = (value: string): string => value.replace(/\r\n/g, "")
 
 /** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2). */
 const parseStatusLine = (line: string): { version: string; status: number; reason: string } => {
