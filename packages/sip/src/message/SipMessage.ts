@@ -118,7 +118,7 @@ abstract class SipMessageBase {
   prependHeader(name: string, value: string): void {
     const key = headerKey(name)
     const at = this.fields.findIndex((f) => f.key === key)
-    this.insertField(at < 0 ? 0 : at, name, value)
+    this.insertField(Math.max(at, 0), name, value)
   }
 
   /** Replaces every field of this name with one field (at the position of the first), or appends it. */
@@ -137,7 +137,7 @@ abstract class SipMessageBase {
   /** Adds a Via on top (RFC 3261 §16.6 step 8, §8.1.1.7). */
   prependVia(via: Via): void {
     const at = this.fields.findIndex((f) => f.key === "via")
-    this.fields.splice(at < 0 ? 0 : at, 0, new HeaderField("Via", "via", formatVia(via), null))
+    this.fields.splice(Math.max(at, 0), 0, new HeaderField("Via", "via", formatVia(via), null))
     this.hot.vias = [via, ...this.hot.vias]
     this.dirty = true
   }
