@@ -2,6 +2,8 @@
  * @b2bua/sip — the SIP message core (RFC 3261) and the pure transaction and dialog machines.
  * No sockets, no timers, no NATS: bytes in, data out.
  */
+
+export * from "./dialog/index.js"
 export * from "./framing/peekRouting.js"
 export * from "./framing/SipStreamFramer.js"
 export * from "./grammar/Scanner.js"
@@ -18,4 +20,5 @@ export * from "./message/SipMessage.js"
 export * from "./message/SipParseError.js"
 export * from "./message/serializeMessage.js"
 export * from "./message/Via.js"
+export * from "./transaction/index.js"
 export * from "./uri/SipUri.js"

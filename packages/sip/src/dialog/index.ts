@@ -1,0 +1,2 @@
+export * from "./Dialog.js"
+export * from "./ReliableProvisional.js"

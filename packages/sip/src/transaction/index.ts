@@ -1,0 +1,7 @@
+export * from "./InviteClientTransaction.js"
+export * from "./InviteServerTransaction.js"
+export * from "./NonInviteClientTransaction.js"
+export * from "./NonInviteServerTransaction.js"
+export * from "./Timers.js"
+export * from "./TransactionEffect.js"
+export * from "./TransactionKey.js"
