@@ -25,7 +25,7 @@ export interface ServerKeyFacts {
 const matchMethod = (method: string): string => (method === "ACK" ? "INVITE" : method)
 
 export const isRfc3261Branch = (branch: string | undefined): branch is string =>
-  branch?.startsWith(MAGIC_COOKIE) && branch.length > MAGIC_COOKIE.length
+  branch !== undefined && branch.length > MAGIC_COOKIE.length && branch.startsWith(MAGIC_COOKIE)
 
 /**
  * The server transaction key. For RFC 2543 requests (§17.2.3 last paragraph) INVITE and ACK leave the

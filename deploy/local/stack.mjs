@@ -1,0 +1,142 @@
+// The local stack behind `npm start`: nats-server with JetStream (data in .local/nats) and every service
+// that has been built, each as its own process, with prefixed logs and a clean stop on Ctrl-C.
+// Plain Node, no dependencies, no build step.
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync } from "node:fs"
+import { connect, createServer } from "node:net"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
+const env = process.env
+
+// The services in start order. A service joins the stack once its dist/main.js exists.
+const SERVICES = [
+  { name: "auth", color: 35 },
+  { name: "sdp-negotiator", color: 36 },
+  { name: "rtp-relay", color: 32 },
+  { name: "call-control", color: 34 },
+  { name: "sip-edge", color: 33 },
+  { name: "admin-api", color: 95 },
+]
+
+const paint = (color, text) => (process.stdout.isTTY ? `\x1b[${color}m${text}\x1b[0m` : text)
+const say = (text) => console.log(`${paint(1, "[stack]")} ${text}`)
+
+const portFree = (port) =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+const accepts = (port) =>
+  new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+  })
+
+const children = []
+let stopping = false
+
+const pipeLines = (stream, label, color) => {
+  let rest = ""
+  stream.on("data", (chunk) => {
+    const lines = (rest + chunk.toString()).split("\n")
+    rest = lines.pop() ?? ""
+    for (const line of lines) if (line.length > 0) console.log(`${paint(color, label.padEnd(15))} ${line}`)
+  })
+}
+
+const run = (name, color, command, args, extraEnv = {}) => {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  pipeLines(child.stdout, name, color)
+  pipeLines(child.stderr, name, color)
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`)
+      stop(1)
+    }
+  })
+  children.push({ name, child })
+  return child
+}
+
+const stop = async (exitCode) => {
+  if (stopping) return
+  stopping = true
+  say("stopping")
+  // Services first (reverse start order), NATS last, so services can drain their connections.
+  for (const { name, child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue
+    await new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+      child.once("exit", () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      child.kill("SIGTERM")
+    })
+    say(`${name} stopped`)
+  }
+  process.exit(exitCode)
+}
+
+process.on("SIGINT", () => stop(0))
+process.on("SIGTERM", () => stop(0))
+
+const main = async () => {
+  const natsBin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => existsSync(p))
+  if (natsBin === undefined) {
+    say("nats-server is not installed (scripts/bootstrap.sh installs it)")
+    process.exit(1)
+  }
+  let natsPort = Number(env.B2BUA_NATS_PORT ?? 4222)
+  if (!(await portFree(natsPort))) {
+    const other = await freePort()
+    say(`port ${natsPort} is taken (another nats-server?); this stack's NATS uses port ${other} instead`)
+    natsPort = other
+  }
+  const dataDir = join(root, ".local", "nats")
+  mkdirSync(dataDir, { recursive: true })
+  run("nats", 90, natsBin, ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", dataDir])
+  const deadline = Date.now() + 10_000
+  while (!(await accepts(natsPort))) {
+    if (Date.now() > deadline) {
+      say("nats-server did not start within 10 s")
+      return stop(1)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const natsUrl = `nats://127.0.0.1:${natsPort}`
+  say(`NATS (JetStream) ready at ${natsUrl}, data in .local/nats`)
+
+  const found = SERVICES.filter((s) => existsSync(join(root, "services", s.name, "dist", "main.js")))
+  const missing = SERVICES.filter((s) => !found.includes(s)).map((s) => s.name)
+  for (const s of found)
+    run(s.name, s.color, process.execPath, [join("services", s.name, "dist", "main.js")], {
+      NATS_URL: natsUrl,
+    })
+  say(`services running: ${found.length > 0 ? found.map((s) => s.name).join(", ") : "none"}`)
+  if (missing.length > 0) say(`services not built yet (they join when they exist): ${missing.join(", ")}`)
+  say("ready — Ctrl-C stops the stack")
+}
+
+main()
