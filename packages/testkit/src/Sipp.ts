@@ -150,5 +150,5 @@ export const runSipp = async (options: SippOptions): Promise<SippResult> =>
 
 /** A background SIPp UAS; `stop()` ends it and reports its calls. */
 export const startSippUas = (
-  options: Omit<SippOptions, "remote"> & { readonly scenario?: string },
+  options: Omit<SippOptions, "remote" | "scenario"> & { readonly scenario?: string },
 ): Promise<SippProcess> => startSipp({ ...options, scenario: options.scenario ?? "uas" })
