@@ -27,21 +27,21 @@ export const judgeReliableProvisional = (lastRSeq: number | undefined, rseq: num
   return "OutOfOrder"
 }
 
-export interface RAck {
+export interface RAckValue {
   readonly rseq: number
   readonly cseq: number
   readonly method: string
 }
 
 /** §7.2: a PRACK's RAck matches a reliable provisional by RSeq, CSeq number and method. */
-export const rackMatches = (rack: RAck, sent: RAck): boolean =>
+export const rackMatches = (rack: RAckValue, sent: RAckValue): boolean =>
   rack.rseq === sent.rseq && rack.cseq === sent.cseq && rack.method === sent.method
 
 /** UAS side retransmission of one reliable provisional until its PRACK (RFC 3262 §3). */
 export interface ReliableSender<M> {
   readonly state: "Sending" | "Acknowledged" | "Failed"
   readonly response: M
-  readonly rack: RAck
+  readonly rack: RAckValue
   readonly interval: number
   /** Time since the first transmission when the running timer fires. */
   readonly elapsed: number
@@ -51,7 +51,7 @@ export interface ReliableSender<M> {
 export type ReliableSenderEvent =
   | { readonly _tag: "Start" }
   | { readonly _tag: "TimerFired" }
-  | { readonly _tag: "PrackReceived"; readonly rack: RAck }
+  | { readonly _tag: "PrackReceived"; readonly rack: RAckValue }
 
 export type ReliableSenderEffect<M> =
   | { readonly _tag: "Send"; readonly message: M }
@@ -61,7 +61,7 @@ export type ReliableSenderEffect<M> =
   /** §3: no PRACK within 64*T1: "the UAS SHOULD reject the original request with a 5xx". */
   | { readonly _tag: "GiveUp" }
 
-export const createReliableSender = <M>(response: M, rack: RAck, T1: number): ReliableSender<M> => ({
+export const createReliableSender = <M>(response: M, rack: RAckValue, T1: number): ReliableSender<M> => ({
   state: "Sending",
   response,
   rack,

@@ -11,7 +11,7 @@ import {
   onFinalResponse,
   onRemoteRequest,
   onTargetRefreshResponse,
-  type RAck,
+  type RAckValue,
   requestTarget,
   stepReliableSender,
 } from "../../src/index.js"
@@ -119,7 +119,7 @@ describe("reliable provisional responses (RFC 3262)", () => {
   })
 
   it("§3 the UAS retransmits with T1 doubling until the matching PRACK", () => {
-    const rack: RAck = { rseq: 5, cseq: 1, method: "INVITE" }
+    const rack: RAckValue = { rseq: 5, cseq: 1, method: "INVITE" }
     let s = createReliableSender("183", rack, 500)
     const delays: number[] = []
     let effects = stepReliableSender(s, { _tag: "Start" })

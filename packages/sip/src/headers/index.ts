@@ -1,0 +1,7 @@
+export * from "./Diagnostics.js"
+export * from "./Digest.js"
+export * from "./Events.js"
+export * from "./HeaderCodec.js"
+export * from "./Identity.js"
+export * from "./Numeric.js"
+export * from "./TokenLists.js"
