@@ -30,7 +30,10 @@ fi
 if [[ -z "${npm_config_nodedir:-}" && -f /usr/include/node/node_api.h ]]; then
   export npm_config_nodedir=/usr
 fi
-stamp_of_inputs() { cat package.json package-lock.json packages/*/package.json services/*/package.json 2>/dev/null | sha256sum | cut -d' ' -f1; }
+stamp_of_inputs() {
+  shopt -s nullglob
+  cat package.json package-lock.json packages/*/package.json services/*/package.json | sha256sum | cut -d" " -f1
+}
 stamp_file=node_modules/.bootstrap-stamp
 if [[ ! -f "$stamp_file" || "$(cat "$stamp_file")" != "$(stamp_of_inputs)" ]]; then
   log "npm install"
