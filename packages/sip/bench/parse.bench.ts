@@ -10,6 +10,7 @@
  *
  * Run: npm run bench (pins to one core with taskset when available).
  */
+import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
@@ -138,32 +139,50 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!
 }
 
-/** Rounds interleave the cases so that drift of the machine during the run affects all of them alike. */
-const runAll = (fns: ReadonlyArray<(buf: Buffer) => unknown>, rounds = 7): number[] => {
-  for (const fn of fns) measure(fn, 0.3) // warm-up: let the JIT settle
+// Each figure is measured in a fresh process, so that one library's garbage and JIT state cannot
+// weigh on another's; rounds interleave the cases so that drift of the machine affects all alike.
+const ROUNDS = 5
+const fns: ReadonlyArray<(buf: Buffer) => unknown> = [
+  (buf) => buf.toString("latin1").split("\r\n"),
+  ...cases.flatMap((c) => [c.parse, c.parseSerialize]),
+]
+
+const child = process.argv.indexOf("--measure")
+if (child >= 0) {
+  const fn = fns[Number(process.argv[child + 1])]!
+  measure(fn, 0.3) // warm-up: let the JIT settle
+  process.stdout.write(JSON.stringify(measure(fn, 0.6)))
+} else {
   const samples: number[][] = fns.map(() => [])
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < fns.length; i++) samples[i]!.push(measure(fns[i]!, 0.4))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const out = execFileSync(
+        process.execPath,
+        [...process.execArgv, process.argv[1]!, "--measure", String(i)],
+        {
+          encoding: "utf8",
+        },
+      )
+      samples[i]!.push(Number(out))
+    }
   }
-  return samples.map(median)
-}
-
-// Split-into-lines floor: the cheapest possible pass over the same bytes.
-const splitLines = (buf: Buffer): unknown => buf.toString("latin1").split("\r\n")
-
-console.log(`SIP parser benchmark — guide INVITE (${wire.length} bytes), node ${process.version}, one core`)
-const figures = runAll([splitLines, ...cases.flatMap((c) => [c.parse, c.parseSerialize])])
-const floor = figures[0]!
-console.log(`floor: toString + split into lines ≈ ${Math.round(floor).toLocaleString("en-US")} msgs/s\n`)
-const results = cases.map((c, i) => ({ c, parse: figures[1 + 2 * i]!, ps: figures[2 + 2 * i]! }))
-const baseline = results.find((r) => r.c.name.startsWith("drachtio"))!
-const pad = (s: string, n: number) => s.padEnd(n)
-const fmt = (x: number) => Math.round(x).toLocaleString("en-US").padStart(10)
-console.log(
-  `${pad("parser", 22)}${pad("parse/s", 12)}${pad("vs drachtio", 13)}${pad("parse+ser/s", 14)}${pad("vs drachtio", 13)}notes`,
-)
-for (const r of results) {
+  const figures = samples.map(median)
+  console.log(`SIP parser benchmark — guide INVITE (${wire.length} bytes), node ${process.version}, one core`)
+  const floor = figures[0]!
+  console.log(`floor: toString + split into lines ≈ ${Math.round(floor).toLocaleString("en-US")} msgs/s\n`)
+  const results = cases.map((c, i) => ({ c, parse: figures[1 + 2 * i]!, ps: figures[2 + 2 * i]! }))
+  const baseline = results.find((r) => r.c.name.startsWith("drachtio"))!
+  const pad = (s: string, n: number) => s.padEnd(n)
+  const fmt = (x: number) => Math.round(x).toLocaleString("en-US").padStart(10)
   console.log(
-    `${pad(r.c.name, 22)}${fmt(r.parse)}  ${pad(`${(r.parse / baseline.parse).toFixed(2)}x`, 12)}${fmt(r.ps)}    ${pad(`${(r.ps / baseline.ps).toFixed(2)}x`, 12)} ${r.c.note}`,
+    `${pad("parser", 22)}${pad("parse/s", 12)}${pad("vs drachtio", 13)}${pad("parse+ser/s", 14)}${pad("vs drachtio", 13)}notes`,
+  )
+  for (const r of results) {
+    console.log(
+      `${pad(r.c.name, 22)}${fmt(r.parse)}  ${pad(`${(r.parse / baseline.parse).toFixed(2)}x`, 12)}${fmt(r.ps)}    ${pad(`${(r.ps / baseline.ps).toFixed(2)}x`, 12)} ${r.c.note}`,
+    )
+  }
+  console.log(
+    `\n(${ROUNDS} rounds, each figure the median of fresh-process runs of 0.6 s after 0.3 s of warm-up)`,
   )
 }

@@ -87,8 +87,26 @@ const commonKey = (name: string): string | undefined => {
             : undefined
     case 14:
       return name === "Content-Length" ? "content-length" : undefined
+    case 13:
+      return name === "Authorization" ? "authorization" : undefined
     case 15:
       return name === "Session-Expires" ? "session-expires" : undefined
+    case 16:
+      return name === "WWW-Authenticate" ? "www-authenticate" : undefined
+    case 18:
+      return name === "Proxy-Authenticate"
+        ? "proxy-authenticate"
+        : name === "Subscription-State"
+          ? "subscription-state"
+          : undefined
+    case 19:
+      return name === "P-Asserted-Identity"
+        ? "p-asserted-identity"
+        : name === "Proxy-Authorization"
+          ? "proxy-authorization"
+          : undefined
+    case 20:
+      return name === "P-Preferred-Identity" ? "p-preferred-identity" : undefined
     default:
       return undefined
   }

@@ -67,52 +67,53 @@ export const emptyAccumulator = (): HotAccumulator => ({
 const duplicate = (name: string): SipParseError =>
   new SipParseError("DuplicateHeader", `Duplicate ${name} header`)
 
-/** Decodes one hot field into the accumulator; singleton headers may appear once (RFC 3261 §7.3.1). */
-export const decodeHotField = (acc: HotAccumulator, key: string, value: string): void => {
+/**
+ * Decodes one hot field into the accumulator; singleton headers may appear once (RFC 3261 §7.3.1).
+ * Returns false for a header that is not hot (left as text).
+ */
+export const decodeHotField = (acc: HotAccumulator, key: string, value: string): boolean => {
   switch (key) {
     case "via":
       if (value.indexOf(",") < 0) acc.vias.push(parseVia(value))
       else for (const v of splitCommaList(value, "Via")) acc.vias.push(parseVia(v))
-      return
+      return true
     case "from":
       if (acc.from !== undefined) throw duplicate("From")
       acc.from = parseNameAddr(value, "From")
-      return
+      return true
     case "to":
       if (acc.to !== undefined) throw duplicate("To")
       acc.to = parseNameAddr(value, "To")
-      return
+      return true
     case "call-id": {
       if (acc.callId !== undefined) throw duplicate("Call-ID")
       // RFC 3261 §25.1: callid = word [ "@" word ] — no whitespace inside.
       if (value.length === 0) throw badHeaderValue("Call-ID", "empty")
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i)
-        if (c <= 32 || c === 127) throw badHeaderValue("Call-ID", "contains whitespace or control characters")
-      }
+      if (CONTROL_OR_SPACE.test(value))
+        throw badHeaderValue("Call-ID", "contains whitespace or control characters")
       acc.callId = value
-      return
+      return true
     }
     case "cseq":
       if (acc.cseq !== undefined) throw duplicate("CSeq")
       acc.cseq = parseCSeq(value)
-      return
+      return true
     case "max-forwards": {
       if (acc.maxForwards !== undefined) throw duplicate("Max-Forwards")
       const n = parseUnsigned(value, 10)
       // RFC 3261 §20.22: an integer in the range 0-255.
       if (n < 0 || n > 255) throw badHeaderValue("Max-Forwards", "not an integer from 0 to 255")
       acc.maxForwards = n
-      return
+      return true
     }
     case "contact":
       if (value === "*") {
         acc.contactStar = true
-        return
+        return true
       }
       if (value.indexOf(",") < 0) acc.contacts.push(parseNameAddr(value, "Contact"))
       else for (const c of splitCommaList(value, "Contact")) acc.contacts.push(parseNameAddr(c, "Contact"))
-      return
+      return true
     case "content-length": {
       const n = parseUnsigned(value, 9)
       if (n < 0)
@@ -121,18 +122,22 @@ export const decodeHotField = (acc: HotAccumulator, key: string, value: string):
         throw new SipParseError("BadContentLength", "Conflicting Content-Length headers")
       }
       acc.contentLength = n
-      return
+      return true
     }
     case "content-type":
       if (acc.contentType !== undefined) throw duplicate("Content-Type")
       acc.contentType = trimWsp(value)
-      return
+      return true
     case "date":
       // RFC 3261 §20.17: SIP-date is an RFC 1123 date, always in GMT.
       if (!SIP_DATE.test(value)) throw badHeaderValue("Date", "not an RFC 1123 date in GMT")
-      return
+      return true
+    default:
+      return false
   }
 }
+
+const CONTROL_OR_SPACE = /[\x00-\x20\x7f]/
 
 const SIP_DATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/

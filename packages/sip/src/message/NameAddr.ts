@@ -29,15 +29,13 @@ export interface NameAddr {
   readonly params: Params
 }
 
+/** Characters that cannot appear in a URI on the wire (RFC 3261 §25.1): controls, space, DEL, < > ". */
+export const URI_FORBIDDEN = /[\x00-\x20\x7f<>"]/
+
 const checkUriText = (uri: string, header: string): void => {
   const colon = uri.indexOf(":")
   if (colon <= 0) throw badHeaderValue(header, "URI has no scheme")
-  for (let i = 0; i < uri.length; i++) {
-    const c = uri.charCodeAt(i)
-    if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) {
-      throw badHeaderValue(header, "URI contains whitespace or a delimiter")
-    }
-  }
+  if (URI_FORBIDDEN.test(uri)) throw badHeaderValue(header, "URI contains whitespace or a delimiter")
 }
 
 export const parseNameAddr = (s: string, header: string): NameAddr => {

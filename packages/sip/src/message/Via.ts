@@ -37,8 +37,30 @@ const readProtocolPart = (s: string, i: number): { part: string; end: number } =
   return { part: s.slice(start, i), end: i }
 }
 
-/** Parses one via-parm (one element of the comma list). */
+const KNOWN_TRANSPORTS: Readonly<Record<string, string>> = {
+  UDP: "UDP",
+  TCP: "TCP",
+  TLS: "TLS",
+  WS: "WS",
+  WSS: "WSS",
+  SCTP: "SCTP",
+}
+
+/**
+ * Parses one via-parm (one element of the comma list). The common spelling "SIP/2.0/UDP host" takes a
+ * fast path; anything else (spaces around the slashes, lower case, other versions) the general one.
+ */
 export const parseVia = (s: string): Via => {
+  if (s.startsWith("SIP/2.0/")) {
+    const space = s.indexOf(" ", 8)
+    const transport = space > 8 ? KNOWN_TRANSPORTS[s.slice(8, space)] : undefined
+    if (transport !== undefined) {
+      const { hostPort, end } = readHostPort(s, skipWsp(s, space), "Via header")
+      const { params, end: paramsEnd } = readParams(s, end, "Via header")
+      if (paramsEnd !== s.length) throw badHeaderValue("Via", "unexpected text after parameters")
+      return { protocol: "SIP/2.0", transport, host: hostPort.host, port: hostPort.port, params }
+    }
+  }
   let i = skipWsp(s, 0)
   const name = readProtocolPart(s, i)
   i = skipWsp(s, name.end)

@@ -8,7 +8,8 @@
 import { isToken, isWsp, parseUnsigned } from "../grammar/Scanner.js"
 import { HeaderField } from "./HeaderField.js"
 import { headerKey } from "./HeaderNames.js"
-import { completeHot, decodeHotField, emptyAccumulator, HOT_KEYS } from "./HotHeaders.js"
+import { completeHot, decodeHotField, emptyAccumulator } from "./HotHeaders.js"
+import { URI_FORBIDDEN } from "./NameAddr.js"
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from "./ParseLimits.js"
 import { type SipMessage, SipRequest, SipResponse } from "./SipMessage.js"
 import { SipParseError } from "./SipParseError.js"
@@ -58,18 +59,20 @@ const parseOrThrow = (buf: Buffer, limits: ParseLimits, mode: "datagram" | "stre
   let start = 0
   while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2
   if (start >= buf.length) throw new SipParseError("Empty", "Empty message")
-  const headEnd = buf.indexOf("\r\n\r\n", start, "latin1")
-  if (headEnd < 0) throw new SipParseError("BadHeader", "Missing empty line after the header fields")
-  const head = buf.toString("latin1", start, headEnd + 2)
+  // One latin1 decode of the whole message; the empty line that ends the header fields is found by the
+  // line scan below (cheaper than a separate search of the bytes).
+  const head = buf.toString("latin1", start)
 
   const firstEnd = head.indexOf("\r\n")
+  if (firstEnd < 0) throw new SipParseError("BadHeader", "Missing empty line after the header fields")
   const startLine = head.slice(0, firstEnd)
   if (startLine.length > limits.maxLineBytes) throw new SipParseError("LineTooLong", "Start line too long")
 
   const fields: HeaderField[] = []
   const acc = emptyAccumulator()
   let pos = firstEnd + 2
-  while (pos < head.length) {
+  for (;;) {
+    if (pos + 1 < head.length && head.charCodeAt(pos) === 13 && head.charCodeAt(pos + 1) === 10) break
     // Lines end in CRLF; searching for the LF alone is faster, then the CR is checked.
     let lineEnd = lineEndAt(head, pos)
     // Folded continuation lines (leading SP/HT) belong to this field (RFC 3261 §7.3.1).
@@ -98,17 +101,15 @@ const parseOrThrow = (buf: Buffer, limits: ParseLimits, mode: "datagram" | "stre
     while (b > a && isWsp(head.charCodeAt(b - 1))) b--
     const value = folded ? unfold(head.slice(a, b)) : head.slice(a, b)
     const key = headerKey(name)
-    if (!HOT_KEYS.has(key)) {
-      if (!isToken(name)) throw new SipParseError("BadHeader", "Header field name is not a token")
-    } else {
-      decodeHotField(acc, key, value)
+    if (!decodeHotField(acc, key, value) && !isToken(name)) {
+      throw new SipParseError("BadHeader", "Header field name is not a token")
     }
     fields.push(new HeaderField(name, key, value, head, pos, lineEnd))
     pos = lineEnd + 2
   }
 
   const hot = completeHot(acc)
-  const bodyStart = headEnd + 4
+  const bodyStart = start + pos + 2
   const available = buf.length - bodyStart
   let bodyLength: number
   if (hot.contentLength !== undefined) {
@@ -143,6 +144,7 @@ const parseOrThrow = (buf: Buffer, limits: ParseLimits, mode: "datagram" | "stre
 /** The index of the CRLF ending the line that starts at `pos`; a bare LF is a framing error. */
 const lineEndAt = (head: string, pos: number): number => {
   const lf = head.indexOf("\n", pos)
+  if (lf < 0) throw new SipParseError("BadHeader", "Missing empty line after the header fields")
   if (lf <= pos || head.charCodeAt(lf - 1) !== 13) {
     throw new SipParseError("BadHeader", "Header line not terminated by CRLF")
   }
@@ -199,12 +201,8 @@ const checkVersion = (version: string): string => {
 const checkRequestUri = (uri: string): void => {
   const colon = uri.indexOf(":")
   if (colon <= 0) throw new SipParseError("BadRequestUri", "Request-URI has no scheme")
-  for (let i = 0; i < uri.length; i++) {
-    const c = uri.charCodeAt(i)
-    if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) {
-      throw new SipParseError("BadRequestUri", "Request-URI contains whitespace or a delimiter")
-    }
-  }
+  if (URI_FORBIDDEN.test(uri))
+    throw new SipParseError("BadRequestUri", "Request-URI contains whitespace or a delimiter")
   const scheme = uri.slice(0, colon).toLowerCase()
   // A '?' in the user part is legal (RFC 3261 §25.1 user-unreserved); headers follow the host.
   const at = uri.lastIndexOf("@")
