@@ -137,6 +137,7 @@ export const decodeHotField = (acc: HotAccumulator, key: string, value: string):
   }
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the purpose
 const CONTROL_OR_SPACE = /[\x00-\x20\x7f]/
 
 const SIP_DATE =

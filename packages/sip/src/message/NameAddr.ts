@@ -30,6 +30,7 @@ export interface NameAddr {
 }
 
 /** Characters that cannot appear in a URI on the wire (RFC 3261 §25.1): controls, space, DEL, < > ". */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the purpose
 export const URI_FORBIDDEN = /[\x00-\x20\x7f<>"]/
 
 const checkUriText = (uri: string, header: string): void => {
