@@ -1,0 +1,175 @@
+/**
+ * NATS as an Effect service. The live layer connects (reconnecting forever: a restarted nats-server is
+ * rejoined without the service doing anything), and drains the connection when its scope closes.
+ * Messages carry headers as plain records; the SIP envelope's live in them (see @b2bua/contracts).
+ */
+import {
+  connect,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  headers as natsHeaders,
+  RequestError,
+  TimeoutError,
+} from "@nats-io/transport-node"
+import { Context, Effect, Layer, Schedule, type Scope } from "effect"
+import { BusError, BusNoResponders, BusTimeout } from "./BusErrors.js"
+
+export type Headers = Readonly<Record<string, string>>
+
+/** A received message: its subject, payload, headers, and a way to reply when it was a request. */
+export interface BusMessage {
+  readonly subject: string
+  readonly data: Uint8Array
+  readonly header: (name: string) => string
+  readonly respond: (data: Uint8Array, headers?: Headers) => Effect.Effect<void, BusError>
+}
+
+export interface SubscribeOptions {
+  /** Queue group: each message goes to one member (NATS load balancing). */
+  readonly queue?: string
+  /**
+   * Most handlers running at once; beyond it messages wait in the subscription's buffer, which NATS
+   * bounds (a slow consumer is cut off by the server rather than growing without limit).
+   */
+  readonly concurrency?: number
+}
+
+export interface BusShape {
+  readonly connection: NatsConnection
+  readonly publish: (subject: string, data: Uint8Array, headers?: Headers) => Effect.Effect<void, BusError>
+  readonly request: (
+    subject: string,
+    data: Uint8Array,
+    options: { readonly timeoutMs: number; readonly headers?: Headers },
+  ) => Effect.Effect<BusMessage, BusNoResponders | BusTimeout | BusError>
+  /** Runs `handler` for each message until the scope closes (then the subscription is drained). */
+  readonly subscribe: (
+    subject: string,
+    handler: (message: BusMessage) => Effect.Effect<void>,
+    options?: SubscribeOptions,
+  ) => Effect.Effect<void, BusError, Scope.Scope>
+}
+
+export class Bus extends Context.Service<Bus, BusShape>()("@b2bua/bus/Bus") {}
+
+export interface BusOptions {
+  readonly servers: string | ReadonlyArray<string>
+  readonly name: string
+  /**
+   * How long start-up waits for a first connection (default 10 s). Past it the layer fails, and the
+   * process exits for its supervisor to restart it; once connected, reconnection never gives up.
+   */
+  readonly connectTimeoutMs?: number
+}
+
+const toNatsHeaders = (h: Headers | undefined): MsgHdrs | undefined => {
+  if (h === undefined) return undefined
+  const out = natsHeaders()
+  for (const [k, v] of Object.entries(h)) out.set(k, v)
+  return out
+}
+
+const wrap = (msg: Msg): BusMessage => ({
+  subject: msg.subject,
+  data: msg.data,
+  header: (name) => msg.headers?.get(name) ?? "",
+  respond: (data, headers) =>
+    Effect.try({
+      try: () => {
+        const h = toNatsHeaders(headers)
+        msg.respond(data, h === undefined ? undefined : { headers: h })
+      },
+      catch: (cause) => new BusError({ operation: "respond", cause }),
+    }),
+})
+
+export const makeBus = (connection: NatsConnection): BusShape => ({
+  connection,
+  publish: (subject, data, headers) =>
+    Effect.try({
+      try: () => {
+        const h = toNatsHeaders(headers)
+        connection.publish(subject, data, h === undefined ? undefined : { headers: h })
+      },
+      catch: (cause) => new BusError({ operation: `publish ${subject}`, cause }),
+    }),
+  request: (subject, data, options) =>
+    Effect.tryPromise({
+      try: () => {
+        const h = toNatsHeaders(options.headers)
+        return connection.request(
+          subject,
+          data,
+          h === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, headers: h },
+        )
+      },
+      catch: (cause) => {
+        if (cause instanceof RequestError && cause.isNoResponders()) return new BusNoResponders({ subject })
+        if (
+          cause instanceof TimeoutError ||
+          (cause instanceof RequestError && cause.cause instanceof TimeoutError)
+        ) {
+          return new BusTimeout({ subject, timeoutMs: options.timeoutMs })
+        }
+        return new BusError({ operation: `request ${subject}`, cause })
+      },
+    }).pipe(Effect.map(wrap)),
+  subscribe: (subject, handler, options = {}) =>
+    Effect.gen(function* () {
+      const sub = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () =>
+            options.queue === undefined
+              ? connection.subscribe(subject)
+              : connection.subscribe(subject, { queue: options.queue }),
+          catch: (cause) => new BusError({ operation: `subscribe ${subject}`, cause }),
+        }),
+        (s) => Effect.promise(() => s.drain().catch(() => undefined)),
+      )
+      // Handlers run with the subscriber's services (logger, tracer, ...).
+      const run = Effect.runPromiseWith(yield* Effect.context<never>())
+      const iterate = Effect.promise(async () => {
+        for await (const msg of sub) await run(handler(wrap(msg)))
+      })
+      if ((options.concurrency ?? 1) <= 1) {
+        yield* Effect.forkScoped(iterate)
+        return
+      }
+      // Concurrent handlers: a bounded number in flight at once.
+      const limit = options.concurrency ?? 1
+      const concurrent = Effect.promise(async () => {
+        const inFlight = new Set<Promise<void>>()
+        for await (const msg of sub) {
+          const p = run(handler(wrap(msg))).finally(() => inFlight.delete(p))
+          inFlight.add(p)
+          if (inFlight.size >= limit) await Promise.race(inFlight)
+        }
+      })
+      yield* Effect.forkScoped(concurrent)
+    }),
+})
+
+/** Connects for the life of the layer; reconnects forever; drains on release. */
+export const busLayer = (options: BusOptions): Layer.Layer<Bus, BusError> => {
+  const attempts = Math.max(1, Math.ceil((options.connectTimeoutMs ?? 10_000) / CONNECT_RETRY_MS))
+  const connectOnce = Effect.tryPromise({
+    try: () =>
+      connect({
+        servers: typeof options.servers === "string" ? options.servers : [...options.servers],
+        name: options.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: CONNECT_RETRY_MS,
+      }),
+    catch: (cause) => new BusError({ operation: "connect", cause }),
+  })
+  return Layer.effect(
+    Bus,
+    Effect.acquireRelease(
+      connectOnce.pipe(Effect.retry({ schedule: Schedule.spaced(CONNECT_RETRY_MS), times: attempts - 1 })),
+      (nc) => Effect.promise(() => nc.drain().catch(() => undefined)),
+    ).pipe(Effect.map(makeBus)),
+  )
+}
+
+const CONNECT_RETRY_MS = 250

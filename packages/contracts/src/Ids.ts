@@ -1,0 +1,25 @@
+/**
+ * Branded identifiers, so that a Call-ID cannot be passed where a tag is expected. Instance tokens are
+ * also NATS subject tokens and parts of SIP tags and branches: lower-case letters and digits only.
+ */
+import { Brand } from "effect"
+
+export type CallId = string & Brand.Brand<"CallId">
+export type Tag = string & Brand.Brand<"Tag">
+export type Branch = string & Brand.Brand<"Branch">
+export type InstanceId = string & Brand.Brand<"InstanceId">
+export type ConnectionId = string & Brand.Brand<"ConnectionId">
+export type ListenerId = string & Brand.Brand<"ListenerId">
+
+export const CallId = Brand.nominal<CallId>()
+export const Tag = Brand.nominal<Tag>()
+export const Branch = Brand.nominal<Branch>()
+export const ConnectionId = Brand.nominal<ConnectionId>()
+export const ListenerId = Brand.nominal<ListenerId>()
+
+const INSTANCE = /^[a-z0-9]{1,16}$/
+
+/** An instance token: 1–16 lower-case letters or digits (safe in subjects, tags and branches). */
+export const InstanceId = Brand.make<InstanceId>((s) => INSTANCE.test(s))
+
+export const isInstanceId = (s: string): s is InstanceId => INSTANCE.test(s)
