@@ -1,4 +1,6 @@
 /** @b2bua/contracts — what services say to each other over NATS: subjects, the SIP envelope, ids. */
+export * from "./Identifiers.js"
 export * from "./Ids.js"
+export * from "./NewRequestReply.js"
 export * from "./SipEnvelope.js"
 export * from "./Subjects.js"

@@ -77,3 +77,21 @@ describe("subjects and instance ids", () => {
     expect(() => InstanceId("a>b")).toThrow()
   })
 })
+
+describe("identifiers that name their owner", () => {
+  it("round-trips the owner through branches and tags", async () => {
+    const { makeBranch, makeTag, ownerOfBranch, ownerOfTag } = await import("../src/index.js")
+    const owner = { kind: "callControl" as const, instance: InstanceId("cc7") }
+    const branch = makeBranch(owner, "x8Kq2mZ1")
+    expect(branch).toBe("z9hG4bKb2bccc7.x8Kq2mZ1")
+    expect(ownerOfBranch(branch)).toEqual(owner)
+    expect(ownerOfTag(makeTag({ kind: "auth", instance: InstanceId("a1") }, "abcdef12"))).toEqual({
+      kind: "auth",
+      instance: "a1",
+    })
+    expect(ownerOfBranch("z9hG4bK-e14500690ed2-21")).toBeUndefined()
+    expect(ownerOfTag("18eb500690ed1-21")).toBeUndefined()
+    expect(ownerOfTag("b2bx1.abc")).toBeUndefined()
+    expect(() => makeTag(owner, "short")).toThrow()
+  })
+})

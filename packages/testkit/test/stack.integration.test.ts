@@ -3,7 +3,7 @@ import { spawn } from "node:child_process"
 import { connect } from "node:net"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { freeTcpPort } from "../src/index.js"
+import { freeSipPort, freeTcpPort } from "../src/index.js"
 
 const stackScript = fileURLToPath(new URL("../../../deploy/local/stack.mjs", import.meta.url))
 
@@ -18,10 +18,11 @@ const tcpOpen = (port: number): Promise<boolean> =>
   })
 
 describe("local stack (deploy/local/stack.mjs)", () => {
-  it("runs NATS with JetStream, reports ready, and exits 0 on SIGINT leaving nothing behind", async () => {
+  it("runs NATS and the built services, reports ready, and exits 0 on SIGINT leaving nothing behind", async () => {
     const port = await freeTcpPort()
+    const sipPort = await freeSipPort()
     const stack = spawn(process.execPath, [stackScript], {
-      env: { ...process.env, B2BUA_NATS_PORT: String(port) },
+      env: { ...process.env, B2BUA_NATS_PORT: String(port), B2BUA_SIP_PORT: String(sipPort) },
       stdio: ["ignore", "pipe", "pipe"],
     })
     let output = ""
@@ -38,6 +39,8 @@ describe("local stack (deploy/local/stack.mjs)", () => {
     try {
       await ready
       expect(output).toContain(`NATS (JetStream) ready at nats://127.0.0.1:${port}`)
+      // Every built service runs; the edge says it is listening on the demo port.
+      await expect.poll(() => output, { timeout: 10_000 }).toContain(`udp:0.0.0.0:${sipPort}`)
       expect(await tcpOpen(port)).toBe(true)
       const exited = new Promise<number | null>((resolve) => stack.once("exit", (code) => resolve(code)))
       stack.kill("SIGINT")
