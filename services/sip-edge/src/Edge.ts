@@ -133,9 +133,11 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
               headers: envelope(inbound, true),
             }),
           ),
-          Effect.map(() => {
-            counters.forwarded++
-          }),
+          Effect.tap(() =>
+            Effect.sync(() => {
+              counters.forwarded++
+            }),
+          ),
         )
 
     const toNew = (inbound: Inbound, request: SipRequest, bytes: Buffer, subject: string) =>

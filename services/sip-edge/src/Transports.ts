@@ -181,7 +181,10 @@ export const startTransports = async (config: EdgeConfig, events: TransportEvent
     ) {
       const listener =
         (target.listener === undefined ? undefined : udp.get(target.listener)) ?? [...udp.values()][0]
-      if (listener === undefined) return events.sendError(target, "no UDP listener")
+      if (listener === undefined) {
+        events.sendError(target, "no UDP listener")
+        return
+      }
       listener.socket.send(bytes, target.remote.port, target.remote.host, (error) => {
         if (error) events.sendError(target, error.message)
       })
