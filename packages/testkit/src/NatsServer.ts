@@ -5,10 +5,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { freeTcpPort } from "./freePort.js"
+import { freeTcpPort, tcpPortOpen } from "./freePort.js"
 import { stopProcess, tail, track } from "./processes.js"
 
 export interface NatsServerHandle {
@@ -45,16 +44,6 @@ const natsBinary = (): string => {
   return "nats-server"
 }
 
-const acceptsConnections = (host: string, port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect({ host, port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
-
 export const startNatsServer = async (options: NatsServerOptions = {}): Promise<NatsServerHandle> => {
   const host = options.host ?? "127.0.0.1"
   const port = options.port ?? (await freeTcpPort(host))
@@ -75,7 +64,7 @@ export const startNatsServer = async (options: NatsServerOptions = {}): Promise<
     const deadline = Date.now() + startTimeoutMs
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) break
-      if (await acceptsConnections(host, port)) return
+      if (await tcpPortOpen(port, host)) return
       await new Promise((r) => setTimeout(r, 50))
     }
     proc.kill("SIGKILL")

@@ -1,6 +1,6 @@
 /** Free loopback ports for tests: bind port 0 and read what the kernel chose. */
 import { createSocket } from "node:dgram"
-import { createServer } from "node:net"
+import { connect, createServer } from "node:net"
 
 export const freeTcpPort = (host = "127.0.0.1"): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -36,3 +36,14 @@ export const freeSipPort = async (host = "127.0.0.1"): Promise<number> => {
   }
   throw new Error("no port free for both UDP and TCP after 20 attempts")
 }
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export const tcpPortOpen = (port: number, host = "127.0.0.1"): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect({ host, port })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+  })

@@ -1,21 +1,10 @@
 /** `npm start`'s local stack: it starts NATS, says it is ready, and stops cleanly on Ctrl-C. */
 import { spawn } from "node:child_process"
-import { connect } from "node:net"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { freeSipPort, freeTcpPort } from "../src/index.js"
+import { freeSipPort, freeTcpPort, tcpPortOpen } from "../src/index.js"
 
 const stackScript = fileURLToPath(new URL("../../../deploy/local/stack.mjs", import.meta.url))
-
-const tcpOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port })
-    s.once("connect", () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once("error", () => resolve(false))
-  })
 
 describe("local stack (deploy/local/stack.mjs)", () => {
   it("runs NATS and the built services, reports ready, and exits 0 on SIGINT leaving nothing behind", async () => {
@@ -41,11 +30,11 @@ describe("local stack (deploy/local/stack.mjs)", () => {
       expect(output).toContain(`NATS (JetStream) ready at nats://127.0.0.1:${port}`)
       // Every built service runs; the edge says it is listening on the demo port.
       await expect.poll(() => output, { timeout: 10_000 }).toContain(`udp:0.0.0.0:${sipPort}`)
-      expect(await tcpOpen(port)).toBe(true)
+      expect(await tcpPortOpen(port)).toBe(true)
       const exited = new Promise<number | null>((resolve) => stack.once("exit", (code) => resolve(code)))
       stack.kill("SIGINT")
       expect(await exited).toBe(0)
-      expect(await tcpOpen(port)).toBe(false)
+      expect(await tcpPortOpen(port)).toBe(false)
     } finally {
       stack.kill("SIGKILL")
     }

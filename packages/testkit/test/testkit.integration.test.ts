@@ -1,17 +1,15 @@
 /** The test kit against the real binaries it drives: nats-server, SIPp, UDP sockets. */
+
 import { connect } from "node:net"
 import { afterAll, describe, expect, it } from "vitest"
-import { createTestUserAgent, runSipp, startNatsServer, startSippUas, wireMessage } from "../src/index.js"
-
-const tcpOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port })
-    s.once("connect", () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once("error", () => resolve(false))
-  })
+import {
+  createTestUserAgent,
+  runSipp,
+  startNatsServer,
+  startSippUas,
+  tcpPortOpen,
+  wireMessage,
+} from "../src/index.js"
 
 describe("startNatsServer", () => {
   const cleanups: Array<() => Promise<void>> = []
@@ -33,9 +31,9 @@ describe("startNatsServer", () => {
     })
     expect(info).toMatch(/^INFO .*"jetstream":true/)
     await nats.restart()
-    expect(await tcpOpen(nats.port)).toBe(true)
+    expect(await tcpPortOpen(nats.port)).toBe(true)
     await nats.stop()
-    expect(await tcpOpen(nats.port)).toBe(false)
+    expect(await tcpPortOpen(nats.port)).toBe(false)
   })
 })
 

@@ -2,7 +2,7 @@
  * Where a message goes, decided from the identifiers the suite put in it (see @b2bua/contracts
  * Identifiers) and the edge's short memory of who took each new request. Pure.
  */
-import { type InstanceId, ownerOfBranch, ownerOfTag, Subjects } from "@b2bua/contracts"
+import { type InstanceId, type Owner, ownerOfBranch, ownerOfTag, Subjects } from "@b2bua/contracts"
 import type { SipMessage } from "@b2bua/sip"
 
 export type Route =
@@ -19,29 +19,26 @@ export type Route =
 export const initialRequestKey = (m: SipMessage): string =>
   `${m.callId}|${m.fromTag ?? ""}|${m.topVia.params.find(([n]) => n.toLowerCase() === "branch")?.[1] ?? ""}`
 
+const toOwner = (owner: Owner): Route =>
+  owner.kind === "callControl"
+    ? {
+        _tag: "Owner",
+        subject: Subjects.callControlInstance(owner.instance),
+        fallback: Subjects.callControlTakeover(),
+      }
+    : { _tag: "Owner", subject: Subjects.authInstance(owner.instance), fallback: Subjects.authRegister() }
+
 export const route = (m: SipMessage, knownOwner: (key: string) => InstanceId | undefined): Route => {
   if (m.kind === "response") {
     const owner = ownerOfBranch(m.topVia.params.find(([n]) => n.toLowerCase() === "branch")?.[1] ?? undefined)
     if (owner === undefined) return { _tag: "Drop", reason: "response to a request the suite did not send" }
-    return owner.kind === "callControl"
-      ? {
-          _tag: "Owner",
-          subject: Subjects.callControlInstance(owner.instance),
-          fallback: Subjects.callControlTakeover(),
-        }
-      : { _tag: "Owner", subject: Subjects.authInstance(owner.instance), fallback: Subjects.authRegister() }
+    return toOwner(owner)
   }
   const toTag = m.toTag
   if (toTag !== undefined) {
     const owner = ownerOfTag(toTag)
     if (owner !== undefined) {
-      return owner.kind === "callControl"
-        ? {
-            _tag: "Owner",
-            subject: Subjects.callControlInstance(owner.instance),
-            fallback: Subjects.callControlTakeover(),
-          }
-        : { _tag: "Owner", subject: Subjects.authInstance(owner.instance), fallback: Subjects.authRegister() }
+      return toOwner(owner)
     }
     // An ACK for a response the edge itself sent statelessly (400, 503): nothing to do (RFC 3261 §17.2.1
     // absorbs it; the edge keeps no transaction).
@@ -52,13 +49,7 @@ export const route = (m: SipMessage, knownOwner: (key: string) => InstanceId | u
   }
   if (m.method === "REGISTER") return { _tag: "Registrar", subject: Subjects.authRegister() }
   const known = knownOwner(initialRequestKey(m))
-  if (known !== undefined) {
-    return {
-      _tag: "Owner",
-      subject: Subjects.callControlInstance(known),
-      fallback: Subjects.callControlTakeover(),
-    }
-  }
+  if (known !== undefined) return toOwner({ kind: "callControl", instance: known })
   if (m.method === "ACK") return { _tag: "Drop", reason: "ACK outside any transaction" }
   return { _tag: "New", subject: Subjects.callControlNew() }
 }
