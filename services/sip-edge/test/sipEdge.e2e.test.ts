@@ -2,49 +2,35 @@
  * End to end: nats-server and the sip-edge as real processes, SIPp as the caller. With no call control
  * running, every INVITE is refused 503 with Retry-After and the edge stays up; SIGTERM stops it cleanly.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import {
   freeSipPort,
   type NatsServerHandle,
   runSipp,
+  type ServiceProcess,
   startNatsServer,
-  stopProcess,
-  track,
+  startService,
 } from "@b2bua/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const mainJs = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 const scenario = fileURLToPath(new URL("./scenarios/uac-expect-503.xml", import.meta.url))
 
 let nats: NatsServerHandle
-let edge: ChildProcess
+let edge: ServiceProcess
 let sipPort = 0
-let logs = ""
 
 beforeAll(async () => {
   nats = await startNatsServer()
   sipPort = await freeSipPort()
-  edge = spawn(process.execPath, [mainJs], {
-    env: { ...process.env, NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort), B2BUA_CC_TIMEOUT_MS: "500" },
-    stdio: ["ignore", "pipe", "pipe"],
+  edge = await startService({
+    main: fileURLToPath(new URL("../dist/main.js", import.meta.url)),
+    env: { NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort), B2BUA_CC_TIMEOUT_MS: "500" },
+    readyText: "sip-edge listening",
   })
-  track(edge)
-  edge.stdout?.on("data", (d: Buffer) => {
-    logs += d.toString()
-  })
-  edge.stderr?.on("data", (d: Buffer) => {
-    logs += d.toString()
-  })
-  const deadline = Date.now() + 15_000
-  while (!logs.includes("sip-edge listening")) {
-    if (Date.now() > deadline || edge.exitCode !== null) throw new Error(`sip-edge did not start:\n${logs}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 })
 
 afterAll(async () => {
-  await stopProcess(edge)
+  await edge.stop()
   await nats.stop()
 })
 
@@ -59,12 +45,10 @@ describe("sip-edge as a process, SIPp as the caller", () => {
     })
     expect(result.failedCalls).toBe(0)
     expect(result.successfulCalls).toBe(10)
-    expect(edge.exitCode).toBeNull()
+    expect(edge.child.exitCode).toBeNull()
   })
 
   it("stops cleanly on SIGTERM", async () => {
-    const exited = new Promise<number | null>((resolve) => edge.once("exit", (code) => resolve(code)))
-    edge.kill("SIGTERM")
-    expect(await exited).toBe(0)
+    expect(await edge.stop()).toBe(0)
   })
 })

@@ -1,0 +1,380 @@
+/**
+ * One B2BUA call: the A-leg (the caller's dialog, where the suite is UAS) and the B-leg (the suite's own
+ * dialog towards the destination, where it is UAC). Pure: `stepCall(call, event) → [call, actions]`; the
+ * actor shell sends the actions' messages through the edge. Nothing of one leg's Via, Contact, Call-ID,
+ * tags or Record-Route reaches the other (topology hiding); bodies (SDP) pass through unchanged until the
+ * SDP negotiator lands.
+ */
+import { makeBranch, makeTag, type Owner } from "@b2bua/contracts"
+import { buildRequest, createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
+
+export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export interface CallIdentity {
+  /** The owner written into every tag and branch this call generates. */
+  readonly owner: Owner
+  /** Per-call randomness (letters/digits): tags, the B-leg Call-ID and branch prefixes derive from it. */
+  readonly random: string
+  /** host:port of the edge listener, for the suite's Via and Contact on both legs. */
+  readonly local: HostPort
+  readonly target: HostPort
+}
+
+export interface Call {
+  readonly phase: CallPhase
+  readonly id: CallIdentity
+  readonly aInvite: SipRequest
+  /** The suite's tag on the A-leg (To-tag of its responses). */
+  readonly aTag: string
+  /** The caller's Contact: where in-dialog requests to A go. */
+  readonly aTarget: string
+  readonly aLocalSeq: number
+  readonly aFinal: SipResponse | undefined
+  readonly bCallId: string
+  readonly bFromTag: string
+  readonly bInvite: SipRequest
+  readonly bRemoteTag: string | undefined
+  readonly bTarget: string | undefined
+  readonly bLocalSeq: number
+  /** Requests sent so far (makes each branch unique). */
+  readonly sent: number
+}
+
+export type CallEvent =
+  | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
+  | { readonly _tag: "FromB"; readonly message: SipRequest | SipResponse }
+
+export type CallAction =
+  | { readonly _tag: "SendA"; readonly message: SipRequest | SipResponse }
+  | { readonly _tag: "SendB"; readonly message: SipRequest | SipResponse; readonly to: HostPort }
+  | { readonly _tag: "Ended"; readonly reason: string }
+
+export type Step = readonly [Call, ReadonlyArray<CallAction>]
+
+/** host:port of a SIP URI (default port 5060), for sending to a Contact. */
+export const hostPortOf = (uri: string): HostPort | undefined => {
+  const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?/i.exec(uri)
+  if (m === null) return undefined
+  const host = m[1]!.startsWith("[") ? m[1]!.slice(1, -1) : m[1]!
+  return { host, port: m[2] === undefined ? 5060 : Number(m[2]) }
+}
+
+const userOf = (uri: string): string => /^(?:sips?|tel):([^@;:]+)/i.exec(uri)?.[1] ?? "anonymous"
+
+const via = (call: Call, n: number): string =>
+  `SIP/2.0/UDP ${call.id.local.host}:${call.id.local.port};branch=${makeBranch(call.id.owner, `${call.id.random}${n}`)};rport`
+
+const contact = (id: CallIdentity): string => `<sip:b2bua@${id.local.host}:${id.local.port}>`
+
+/** Headers whose meaning is the session's, not the hop's: copied from one leg's request to the other's. */
+const END_TO_END = [
+  "content-type",
+  "supported",
+  "allow",
+  "session-expires",
+  "min-se",
+  "privacy",
+  "p-asserted-identity",
+]
+
+const endToEnd = (request: SipRequest | SipResponse): HeaderList =>
+  request.fields
+    .filter((f) => END_TO_END.includes(f.key) && f.key !== "content-type")
+    .map((f) => [f.name, f.value] as const)
+
+/** Starts a call from the A-leg INVITE: 100 Trying to A at once, the B-leg INVITE to the destination. */
+export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
+  const calleeUser = userOf(aInvite.uri)
+  const callerUser = userOf(aInvite.from.uri)
+  const bCallId = `${makeTag(id.owner, id.random)}@b2bua`
+  const bFromTag = makeTag(id.owner, `${id.random}b`)
+  const targetUri = `sip:${calleeUser}@${id.target.host}:${id.target.port}`
+  const aTag = makeTag(id.owner, `${id.random}a`)
+  const draft: Call = {
+    phase: "Calling",
+    id,
+    aInvite,
+    aTag,
+    aTarget: aInvite.contacts[0]?.uri ?? aInvite.uri,
+    aLocalSeq: 0,
+    aFinal: undefined,
+    bCallId,
+    bFromTag,
+    bInvite: aInvite,
+    bRemoteTag: undefined,
+    bTarget: undefined,
+    bLocalSeq: 1,
+    sent: 0,
+  }
+  // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
+  const maxForwards = (aInvite.maxForwards ?? 70) - 1
+  const bInvite = buildRequest({
+    method: "INVITE",
+    uri: targetUri,
+    headers: [
+      ["Via", via(draft, 0)],
+      ["Max-Forwards", String(maxForwards)],
+      ["From", `<sip:${callerUser}@${id.local.host}>;tag=${bFromTag}`],
+      ["To", `<${targetUri}>`],
+      ["Call-ID", bCallId],
+      ["CSeq", "1 INVITE"],
+      ["Contact", contact(id)],
+      ...endToEnd(aInvite),
+    ],
+    body: aInvite.body,
+    ...(aInvite.contentType === undefined ? {} : { contentType: aInvite.contentType }),
+  })
+  const call: Call = { ...draft, bInvite, sent: 1 }
+  return [
+    call,
+    [
+      { _tag: "SendA", message: createResponse(aInvite, 100) },
+      { _tag: "SendB", message: bInvite, to: id.target },
+    ],
+  ]
+}
+
+/** Relays a B-leg response to the A-leg INVITE with the suite's tag, Contact and the same body. */
+const relayToA = (call: Call, response: SipResponse): SipResponse =>
+  createResponse(call.aInvite, response.status, {
+    reason: response.reason,
+    toTag: call.aTag,
+    headers:
+      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
+    body: response.body,
+    ...(response.contentType === undefined ? {} : { contentType: response.contentType }),
+  })
+
+/** The ACK the suite sends on the B-leg: for a 2xx a new transaction (RFC 3261 §13.2.2.4), for a non-2xx
+ * the same branch as the INVITE (§17.1.1.3). */
+const ackToB = (call: Call, response: SipResponse): SipRequest => {
+  const success = response.status < 300
+  const remoteTag = response.toTag ?? ""
+  return buildRequest({
+    method: "ACK",
+    uri: success ? (call.bTarget ?? call.bInvite.uri) : call.bInvite.uri,
+    headers: [
+      ["Via", success ? via(call, call.sent) : call.bInvite.headerValues("Via")[0]!],
+      ["Max-Forwards", "70"],
+      ["From", call.bInvite.headerValues("From")[0]!],
+      ["To", `${call.bInvite.headerValues("To")[0]!};tag=${remoteTag}`],
+      ["Call-ID", call.bCallId],
+      ["CSeq", "1 ACK"],
+    ],
+  })
+}
+
+/** A request in the B-leg dialog (BYE, re-INVITE ...) from the suite. */
+const requestToB = (call: Call, method: string, extra: HeaderList = []): [Call, SipRequest] => {
+  const seq = call.bLocalSeq + 1
+  const request = buildRequest({
+    method,
+    uri: call.bTarget ?? call.bInvite.uri,
+    headers: [
+      ["Via", via(call, call.sent)],
+      ["Max-Forwards", "70"],
+      ["From", call.bInvite.headerValues("From")[0]!],
+      ["To", `${call.bInvite.headerValues("To")[0]!};tag=${call.bRemoteTag ?? ""}`],
+      ["Call-ID", call.bCallId],
+      ["CSeq", `${seq} ${method}`],
+      ...extra,
+    ],
+  })
+  return [{ ...call, bLocalSeq: seq, sent: call.sent + 1 }, request]
+}
+
+/** A request in the A-leg dialog from the suite: From/To swapped, the caller's Contact as target (§12.2.1.1). */
+const requestToA = (call: Call, method: string, extra: HeaderList = []): [Call, SipRequest] => {
+  const seq = call.aLocalSeq + 1
+  const a = call.aInvite
+  const request = buildRequest({
+    method,
+    uri: call.aTarget,
+    headers: [
+      ["Via", via(call, call.sent)],
+      ["Max-Forwards", "70"],
+      ["From", `${a.headerValues("To")[0]!};tag=${call.aTag}`],
+      ["To", a.headerValues("From")[0]!],
+      ["Call-ID", a.callId],
+      ["CSeq", `${seq} ${method}`],
+      ...extra,
+    ],
+  })
+  return [{ ...call, aLocalSeq: seq, sent: call.sent + 1 }, request]
+}
+
+const target = (call: Call): HostPort => hostPortOf(call.bTarget ?? "") ?? call.id.target
+
+export const stepCall = (call: Call, event: CallEvent): Step => {
+  const m = event.message
+  if (event._tag === "FromB") {
+    if (m.kind === "response") {
+      if (m.cseq.method === "INVITE") {
+        if (m.status === 100) return [call, []]
+        if (m.status < 200) {
+          if (call.phase !== "Calling" && call.phase !== "Early") return [call, []]
+          return [
+            { ...call, phase: "Early", bRemoteTag: m.toTag ?? call.bRemoteTag },
+            [{ _tag: "SendA", message: relayToA(call, m) }],
+          ]
+        }
+        if (m.status < 300) {
+          const answered: Call = {
+            ...call,
+            phase: call.phase === "Ending" ? "Ending" : "Answered",
+            bRemoteTag: m.toTag,
+            bTarget: m.contacts[0]?.uri ?? call.bInvite.uri,
+          }
+          const ack = ackToB(answered, m)
+          const next = { ...answered, sent: answered.sent + 1 }
+          if (call.phase === "Ending" || call.phase === "Ended") {
+            // RFC 3261 §9.1 note / the issue: a CANCEL that crossed a 200 ends in ACK + BYE on the B-leg.
+            const [afterBye, bye] = requestToB(next, "BYE")
+            return [
+              afterBye,
+              [
+                { _tag: "SendB", message: ack, to: target(next) },
+                { _tag: "SendB", message: bye, to: target(next) },
+              ],
+            ]
+          }
+          if (call.aFinal !== undefined) return [next, [{ _tag: "SendB", message: ack, to: target(next) }]] // 2xx retransmission
+          const toA = relayToA(next, m)
+          return [
+            { ...next, aFinal: toA },
+            [
+              { _tag: "SendB", message: ack, to: target(next) },
+              { _tag: "SendA", message: toA },
+            ],
+          ]
+        }
+        // A final non-2xx on the B-leg: ACK it and relay the failure to A (unless A already cancelled).
+        const ack = ackToB(call, m)
+        if (call.aFinal !== undefined) return [call, [{ _tag: "SendB", message: ack, to: call.id.target }]]
+        const toA = relayToA(call, m)
+        return [
+          { ...call, phase: "Ended", aFinal: toA },
+          [
+            { _tag: "SendB", message: ack, to: call.id.target },
+            { _tag: "SendA", message: toA },
+            { _tag: "Ended", reason: `B-leg ${m.status}` },
+          ],
+        ]
+      }
+      if (m.cseq.method === "BYE" && m.status >= 200)
+        return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
+      return [call, []]
+    }
+    // Requests from the callee within the B-leg dialog.
+    if (m.method === "BYE") {
+      const ok = createResponse(m, 200)
+      const [next, bye] = requestToA(call, "BYE")
+      return [
+        { ...next, phase: "Ending" },
+        [
+          { _tag: "SendB", message: ok, to: target(call) },
+          { _tag: "SendA", message: bye },
+        ],
+      ]
+    }
+    if (m.method === "ACK") return [call, []]
+    return [
+      call,
+      [
+        {
+          _tag: "SendB",
+          message: createResponse(m, 501, { reason: `Not Implemented (${m.method} not relayed yet)` }),
+          to: target(call),
+        },
+      ],
+    ]
+  }
+
+  // From the caller.
+  if (m.kind === "response") {
+    if (m.cseq.method === "BYE" && m.status >= 200)
+      return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
+    return [call, []]
+  }
+  switch (m.method) {
+    case "INVITE":
+      // A retransmission of the initial INVITE (§17.2.1): the last response again.
+      if (m.toTag === undefined)
+        return [call, call.aFinal === undefined ? [] : [{ _tag: "SendA", message: call.aFinal }]]
+      return [
+        call,
+        [
+          {
+            _tag: "SendA",
+            message: createResponse(m, 501, {
+              reason: "Not Implemented (re-INVITE not relayed yet)",
+              toTag: call.aTag,
+            }),
+          },
+        ],
+      ]
+    case "ACK":
+      return [call, []]
+    case "CANCEL": {
+      // RFC 3261 §9.2: 200 to the CANCEL, 487 to the INVITE; CANCEL the B-leg INVITE with its branch (§9.1).
+      const ok = createResponse(m, 200)
+      if (call.aFinal !== undefined) return [call, [{ _tag: "SendA", message: ok }]]
+      const terminated = createResponse(call.aInvite, 487, { toTag: call.aTag })
+      const cancel = buildRequest({
+        method: "CANCEL",
+        uri: call.bInvite.uri,
+        headers: [
+          ["Via", call.bInvite.headerValues("Via")[0]!],
+          ["Max-Forwards", "70"],
+          ["From", call.bInvite.headerValues("From")[0]!],
+          ["To", call.bInvite.headerValues("To")[0]!],
+          ["Call-ID", call.bCallId],
+          ["CSeq", "1 CANCEL"],
+        ],
+      })
+      return [
+        { ...call, phase: "Ending", aFinal: terminated },
+        [
+          { _tag: "SendA", message: ok },
+          { _tag: "SendA", message: terminated },
+          { _tag: "SendB", message: cancel, to: call.id.target },
+        ],
+      ]
+    }
+    case "BYE": {
+      const ok = createResponse(m, 200)
+      if (call.bRemoteTag === undefined || call.phase !== "Answered") {
+        return [
+          { ...call, phase: "Ended" },
+          [
+            { _tag: "SendA", message: ok },
+            { _tag: "Ended", reason: "BYE before answer" },
+          ],
+        ]
+      }
+      const [next, bye] = requestToB(call, "BYE")
+      return [
+        { ...next, phase: "Ending" },
+        [
+          { _tag: "SendA", message: ok },
+          { _tag: "SendB", message: bye, to: target(call) },
+        ],
+      ]
+    }
+    default:
+      return [
+        call,
+        [
+          {
+            _tag: "SendA",
+            message: createResponse(m, 501, { reason: `Not Implemented (${m.method} not relayed yet)` }),
+          },
+        ],
+      ]
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * The call-control service: takes new requests from the edge (queue group), claims each call in KV
+ * (create-only, so a retransmission or CANCEL reaching another instance never makes a second call), runs
+ * one actor per call — a fiber reading a bounded mailbox and stepping the pure Call machine — and sends
+ * what the machine says through the edge that received the call.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import { Bus, type BusMessage, type KvConflict, openKv } from "@b2bua/bus"
+import {
+  decodeSipEnvelopeMeta,
+  EnvelopeError,
+  encodeNewRequestReply,
+  encodeSipEnvelopeHeaders,
+  formatHostPort,
+  isInstanceId,
+  ListenerId,
+  makeTag,
+  parseHostPort,
+  QueueGroups,
+  type SipEnvelopeMeta,
+  Subjects,
+} from "@b2bua/contracts"
+import { createResponse, parseMessage, type SipMessage, type SipRequest, serializeMessage } from "@b2bua/sip"
+import { Effect, Queue, type Scope } from "effect"
+import { type Call, type CallAction, type CallEvent, hostPortOf, startCall, stepCall } from "./Call.js"
+import type { CallControlConfig } from "./Config.js"
+
+interface Actor {
+  readonly key: string
+  readonly aMeta: SipEnvelopeMeta
+  readonly mailbox: Queue.Queue<CallEvent>
+  call: Call
+}
+
+export interface CallControlStats {
+  callsStarted: number
+  callsEnded: number
+  mailboxOverflows: number
+}
+
+export interface RunningCallControl {
+  readonly stats: CallControlStats
+  readonly activeCalls: () => number
+}
+
+/** Each call's mailbox holds this many messages; beyond it messages are dropped (and counted): SIP
+ * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
+const MAILBOX = 256
+const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+const claimKey = (callId: string, fromTag: string | undefined): string =>
+  createHash("sha256")
+    .update(`${callId}|${fromTag ?? ""}`)
+    .digest("hex")
+    .slice(0, 40)
+
+const callKey = (m: SipMessage): string => `${m.callId}|${m.fromTag ?? ""}`
+
+export const runCallControl = (
+  config: CallControlConfig,
+): Effect.Effect<RunningCallControl, never, Bus | Scope.Scope> =>
+  Effect.gen(function* () {
+    const bus = yield* Bus
+    const claims = yield* openKv("call-claims").pipe(Effect.orDie)
+    const owner = { kind: "callControl" as const, instance: config.instance }
+    const actors = new Map<string, Actor>()
+    const byATag = new Map<string, Actor>()
+    const byBCallId = new Map<string, Actor>()
+    const byBTag = new Map<string, Actor>()
+    const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, mailboxOverflows: 0 }
+    const fork = Effect.runForkWith(yield* Effect.context<never>())
+
+    const sendVia = (
+      meta: SipEnvelopeMeta,
+      message: SipMessage,
+      remote: { host: string; port: number },
+      transport = meta.transport,
+    ) =>
+      bus
+        .publish(
+          Subjects.edgeSend(meta.edge),
+          serializeMessage(message),
+          encodeSipEnvelopeHeaders({
+            ...meta,
+            transport,
+            listener: transport === meta.transport ? meta.listener : ListenerId(`${transport}:any`),
+            remote: formatHostPort(remote.host, remote.port),
+            connection: transport === meta.transport ? meta.connection : undefined,
+          }),
+        )
+        .pipe(Effect.orDie)
+
+    const replyTo = (
+      meta: SipEnvelopeMeta,
+      request: SipRequest,
+      status: number,
+      headers: ReadonlyArray<readonly [string, string]> = [],
+    ) => {
+      const options =
+        request.toTag === undefined
+          ? { toTag: makeTag(owner, randomBytes(5).toString("hex")), headers }
+          : { headers }
+      return sendVia(meta, createResponse(request, status, options), parseHostPort(meta.remote)!)
+    }
+
+    const perform = (actor: Actor, action: CallAction): Effect.Effect<void> => {
+      switch (action._tag) {
+        case "SendA": {
+          const m = action.message
+          const remote =
+            m.kind === "request"
+              ? (hostPortOf(actor.call.aTarget) ?? parseHostPort(actor.aMeta.remote)!)
+              : parseHostPort(actor.aMeta.remote)!
+          return sendVia(actor.aMeta, m, remote)
+        }
+        case "SendB":
+          return sendVia(actor.aMeta, action.message, action.to, "udp")
+        case "Ended":
+          return Effect.gen(function* () {
+            stats.callsEnded++
+            actors.delete(actor.key)
+            byATag.delete(actor.call.aTag)
+            byBCallId.delete(actor.call.bCallId)
+            byBTag.delete(actor.call.bFromTag)
+            yield* claims
+              .remove(claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag))
+              .pipe(Effect.ignore)
+            yield* Effect.logInfo("call ended").pipe(
+              Effect.annotateLogs({ callId: actor.call.aInvite.callId, reason: action.reason }),
+            )
+          })
+      }
+    }
+
+    const runActor = (actor: Actor): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        while (actor.call.phase !== "Ended") {
+          const event = yield* Queue.take(actor.mailbox)
+          const [next, actions] = stepCall(actor.call, event)
+          actor.call = next
+          for (const action of actions) yield* perform(actor, action)
+        }
+      })
+
+    const deliver = (actor: Actor, event: CallEvent) =>
+      Effect.gen(function* () {
+        const accepted = yield* Queue.offer(actor.mailbox, event)
+        if (!accepted) stats.mailboxOverflows++
+      })
+
+    const startActor = (invite: SipRequest, meta: SipEnvelopeMeta) =>
+      Effect.gen(function* () {
+        const localHostPort = parseHostPort(meta.local)!
+        const local = {
+          host:
+            localHostPort.host === "0.0.0.0" || localHostPort.host === "::"
+              ? config.advertisedHost
+              : localHostPort.host,
+          port: localHostPort.port,
+        }
+        const [call, actions] = startCall(invite, {
+          owner,
+          random: randomBytes(6).toString("hex"),
+          local,
+          target: config.routeTarget,
+        })
+        const mailbox = yield* Queue.dropping<CallEvent>(MAILBOX)
+        const actor: Actor = { key: callKey(invite), aMeta: meta, mailbox, call }
+        actors.set(actor.key, actor)
+        byATag.set(call.aTag, actor)
+        byBCallId.set(call.bCallId, actor)
+        byBTag.set(call.bFromTag, actor)
+        stats.callsStarted++
+        for (const action of actions) yield* perform(actor, action)
+        fork(runActor(actor))
+      })
+
+    const parse = (m: BusMessage): { meta: SipEnvelopeMeta; sip: SipMessage } | undefined => {
+      const meta = decodeSipEnvelopeMeta({ get: m.header })
+      if (meta instanceof EnvelopeError) return undefined
+      const parsed = parseMessage(m.data)
+      return parsed.ok ? { meta, sip: parsed.message } : undefined
+    }
+
+    /** Which actor a message belongs to, and from which side. */
+    const find = (sip: SipMessage): { actor: Actor; side: "A" | "B" } | undefined => {
+      if (sip.kind === "response") {
+        const actor = byBCallId.get(sip.callId)
+        if (actor !== undefined) return { actor, side: "B" }
+        const a = sip.fromTag === undefined ? undefined : byATag.get(sip.fromTag)
+        return a === undefined ? undefined : { actor: a, side: "A" }
+      }
+      if (sip.toTag !== undefined) {
+        const a = byATag.get(sip.toTag)
+        if (a !== undefined) return { actor: a, side: "A" }
+        const b = byBTag.get(sip.toTag)
+        return b === undefined ? undefined : { actor: b, side: "B" }
+      }
+      const a = actors.get(callKey(sip))
+      return a === undefined ? undefined : { actor: a, side: "A" }
+    }
+
+    const dispatch = (meta: SipEnvelopeMeta, sip: SipMessage) =>
+      Effect.gen(function* () {
+        const found = find(sip)
+        if (found !== undefined) {
+          return yield* deliver(
+            found.actor,
+            found.side === "A" ? { _tag: "FromA", message: sip } : { _tag: "FromB", message: sip },
+          )
+        }
+        if (sip.kind === "request" && sip.method !== "ACK") yield* replyTo(meta, sip, 481)
+      })
+
+    const onNew = (m: BusMessage) =>
+      Effect.gen(function* () {
+        const decoded = parse(m)
+        if (decoded === undefined)
+          return yield* m
+            .respond(encodeNewRequestReply({ v: 1, refuse: { reason: "unreadable request", retryAfter: 0 } }))
+            .pipe(Effect.ignore)
+        const { meta, sip } = decoded
+        if (sip.kind !== "request") return
+        const mine = () =>
+          m.respond(encodeNewRequestReply({ v: 1, owner: config.instance })).pipe(Effect.ignore)
+        if (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(callKey(sip))) {
+          if (actors.size >= config.maxCalls) {
+            return yield* m
+              .respond(
+                encodeNewRequestReply({
+                  v: 1,
+                  refuse: { reason: "call control at its call limit", retryAfter: 5 },
+                }),
+              )
+              .pipe(Effect.ignore)
+          }
+          // The create-only claim: whoever writes first owns the call (retransmissions, CANCEL).
+          const claimed = yield* claims
+            .create(claimKey(sip.callId, sip.fromTag), new TextEncoder().encode(config.instance))
+            .pipe(
+              Effect.as(true),
+              Effect.catchTag("KvConflict", (_: KvConflict) => Effect.succeed(false)),
+              Effect.orDie,
+            )
+          if (!claimed) {
+            const entry = yield* claims.get(claimKey(sip.callId, sip.fromTag)).pipe(Effect.orDie)
+            const other = entry === undefined ? "" : new TextDecoder().decode(entry.value)
+            if (isInstanceId(other) && other !== config.instance) {
+              yield* m.respond(encodeNewRequestReply({ v: 1, owner: other })).pipe(Effect.ignore)
+              // Hand the message to the owner, who handles it as a retransmission.
+              return yield* bus
+                .request(Subjects.callControlInstance(other), m.data, {
+                  timeoutMs: 1000,
+                  headers: encodeSipEnvelopeHeaders(meta),
+                })
+                .pipe(Effect.ignore)
+            }
+          }
+          yield* mine()
+          return yield* startActor(sip, meta)
+        }
+        yield* mine()
+        if (sip.method === "OPTIONS" && sip.toTag === undefined) {
+          return yield* replyTo(meta, sip, 200, [
+            ["Allow", ALLOW],
+            ["Accept", "application/sdp"],
+            ["Supported", ""],
+          ])
+        }
+        if (
+          find(sip) !== undefined ||
+          sip.method === "ACK" ||
+          sip.toTag !== undefined ||
+          sip.method === "CANCEL"
+        )
+          return yield* dispatch(meta, sip)
+        return yield* replyTo(meta, sip, 405, [["Allow", ALLOW]])
+      })
+
+    const onOwned = (m: BusMessage) =>
+      Effect.gen(function* () {
+        yield* m.respond(new Uint8Array()).pipe(Effect.ignore)
+        const decoded = parse(m)
+        if (decoded !== undefined) yield* dispatch(decoded.meta, decoded.sip)
+      })
+
+    yield* bus
+      .subscribe(Subjects.callControlNew(), onNew, { queue: QueueGroups.callControl })
+      .pipe(Effect.orDie)
+    yield* bus.subscribe(Subjects.callControlInstance(config.instance), onOwned).pipe(Effect.orDie)
+    // Takeover of another instance's calls is not there yet: such messages are acknowledged and answered
+    // 481 by `dispatch`, which finds no call.
+    yield* bus
+      .subscribe(Subjects.callControlTakeover(), onOwned, { queue: QueueGroups.callControl })
+      .pipe(Effect.orDie)
+    yield* Effect.logInfo("call-control ready").pipe(
+      Effect.annotateLogs({
+        instance: config.instance,
+        route: `${config.routeTarget.host}:${config.routeTarget.port}`,
+      }),
+    )
+    return { stats, activeCalls: () => actors.size }
+  })

@@ -1,0 +1,4 @@
+/** @b2bua/call-control — exported for tests and the composition root. */
+export * from "./Call.js"
+export * from "./CallControl.js"
+export * from "./Config.js"
