@@ -1,0 +1,151 @@
+/** The pure Call machine, message by message, on the reference guide's INVITE. */
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { InstanceId } from "@b2bua/contracts"
+import {
+  buildRequest,
+  createResponse,
+  parseMessageOrThrow,
+  type SipRequest,
+  type SipResponse,
+  serializeMessage,
+} from "@b2bua/sip"
+import { describe, expect, it } from "vitest"
+import { type Call, type CallAction, type CallIdentity, startCall, stepCall } from "../src/index.js"
+
+const guideInvite = () =>
+  parseMessageOrThrow(
+    readFileSync(
+      fileURLToPath(new URL("../../../packages/sip/test/golden/guide/09-invite.sip", import.meta.url)),
+    ),
+  ) as SipRequest
+
+const id: CallIdentity = {
+  owner: { kind: "callControl", instance: InstanceId("cc1") },
+  random: "abc123",
+  local: { host: "192.0.2.10", port: 5060 },
+  target: { host: "198.51.100.20", port: 5080 },
+}
+
+const sentTo = (actions: ReadonlyArray<CallAction>, side: "SendA" | "SendB") =>
+  actions
+    .filter((a): a is Extract<CallAction, { _tag: typeof side }> => a._tag === side)
+    .map((a) => a.message)
+
+const bResponse = (call: Call, status: number, body = Buffer.alloc(0)): SipResponse =>
+  parseMessageOrThrow(
+    serializeMessage(
+      createResponse(call.bInvite, status, {
+        toTag: "callee1",
+        headers: status < 300 ? [["Contact", "<sip:callee@198.51.100.20:5080>"]] : [],
+        body,
+        ...(body.length > 0 ? { contentType: "application/sdp" } : {}),
+      }),
+    ),
+  ) as SipResponse
+
+describe("Call (B2BUA core)", () => {
+  it("answers 100 at once and places an independent B-leg INVITE (topology hiding)", () => {
+    const a = guideInvite()
+    const [call, actions] = startCall(a, id)
+    const [trying] = sentTo(actions, "SendA")
+    expect(trying?.kind === "response" && trying.status).toBe(100)
+    const [b] = sentTo(actions, "SendB") as SipRequest[]
+    const text = serializeMessage(b!).toString("latin1")
+    expect(b!.uri).toBe("sip:2142622000@198.51.100.20:5080")
+    expect(b!.callId).not.toBe(a.callId)
+    expect(b!.fromTag).not.toBe(a.fromTag)
+    expect(b!.maxForwards).toBe(69)
+    // Nothing of the A-leg's addresses, Via, Contact or Call-ID reaches the B-leg.
+    for (const leak of ["172.16.1.10", "Telcosipserver.com", a.callId, "z9hG4bK-e14500690ed2-21"])
+      expect(text).not.toContain(leak)
+    expect(b!.body.equals(a.body)).toBe(true)
+    expect(b!.contentType).toBe("application/sdp")
+    expect(call.phase).toBe("Calling")
+  })
+
+  it("relays 180 and 200 to A with the suite's tag and Contact, and ACKs the 200 on B", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1, a1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 180) })
+    const ringing = sentTo(a1, "SendA")[0] as SipResponse
+    expect(ringing.status).toBe(180)
+    expect(ringing.toTag).toBe(c0.aTag)
+    const [c2, a2] = stepCall(c1, { _tag: "FromB", message: bResponse(c1, 200, Buffer.from("v=0\r\n")) })
+    expect(c2.phase).toBe("Answered")
+    const ack = sentTo(a2, "SendB")[0] as SipRequest
+    expect(ack.method).toBe("ACK")
+    expect(ack.uri).toBe("sip:callee@198.51.100.20:5080")
+    expect(ack.toTag).toBe("callee1")
+    const ok = sentTo(a2, "SendA")[0] as SipResponse
+    expect(ok.status).toBe(200)
+    expect(ok.contacts[0]?.uri).toBe("sip:b2bua@192.0.2.10:5060")
+    expect(serializeMessage(ok).toString("latin1")).not.toContain("198.51.100.20")
+  })
+
+  it("ends a call: BYE from A → 200 to A and BYE to B; B's 200 ends it", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 200) })
+    const bye = parseMessageOrThrow(
+      Buffer.from(
+        `BYE sip:b2bua@192.0.2.10:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 172.16.1.10:5060;branch=z9hG4bK-bye\r\nFrom: <sip:2142621000@Telcosipserver.com>;tag=18eb500690ed1-21\r\nTo: <sip:2142622000@Telcosipserver.com>;tag=${c0.aTag}\r\nCall-ID: bb-500690ed-0-21@172.16.1.10\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    ) as SipRequest
+    const [c2, a2] = stepCall(c1, { _tag: "FromA", message: bye })
+    expect((sentTo(a2, "SendA")[0] as SipResponse).status).toBe(200)
+    const byeB = sentTo(a2, "SendB")[0] as SipRequest
+    expect([byeB.method, byeB.callId, byeB.toTag, byeB.cseq.seq]).toEqual(["BYE", c0.bCallId, "callee1", 2])
+    const [c3, a3] = stepCall(c2, {
+      _tag: "FromB",
+      message: parseMessageOrThrow(serializeMessage(createResponse(byeB, 200))) as SipResponse,
+    })
+    expect(c3.phase).toBe("Ended")
+    expect(a3).toEqual([{ _tag: "Ended", reason: "BYE completed" }])
+  })
+
+  it("relays a rejection (486) to A and ACKs it on B with the INVITE's branch", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1, actions] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 486) })
+    expect((sentTo(actions, "SendA")[0] as SipResponse).status).toBe(486)
+    const ack = sentTo(actions, "SendB")[0] as SipRequest
+    expect(ack.topVia).toEqual(c0.bInvite.topVia)
+    expect(c1.phase).toBe("Ended")
+  })
+
+  it("CANCEL from A: 200 to the CANCEL, 487 to the INVITE, CANCEL on B with the same branch", () => {
+    const a = guideInvite()
+    const [c0] = startCall(a, id)
+    const cancel = buildRequest({
+      method: "CANCEL",
+      uri: a.uri,
+      headers: ["Via", "From", "To", "Call-ID"]
+        .map((h) => [h, a.headerValues(h)[0]!] as const)
+        .concat([["CSeq", "1 CANCEL"]]),
+    })
+    const [c1, actions] = stepCall(c0, { _tag: "FromA", message: cancel })
+    expect(sentTo(actions, "SendA").map((m) => (m as SipResponse).status)).toEqual([200, 487])
+    const cancelB = sentTo(actions, "SendB")[0] as SipRequest
+    expect(cancelB.method).toBe("CANCEL")
+    expect(cancelB.topVia).toEqual(c0.bInvite.topVia)
+    expect(c1.phase).toBe("Ending")
+    // The callee's 487 is ACKed, and A (already answered 487) hears nothing more.
+    const [, after] = stepCall(c1, { _tag: "FromB", message: bResponse(c1, 487) })
+    expect(sentTo(after, "SendA")).toEqual([])
+    expect((sentTo(after, "SendB")[0] as SipRequest).method).toBe("ACK")
+  })
+
+  it("a 200 that crosses the CANCEL ends in ACK + BYE on B", () => {
+    const a = guideInvite()
+    const [c0] = startCall(a, id)
+    const cancel = buildRequest({
+      method: "CANCEL",
+      uri: a.uri,
+      headers: ["Via", "From", "To", "Call-ID"]
+        .map((h) => [h, a.headerValues(h)[0]!] as const)
+        .concat([["CSeq", "1 CANCEL"]]),
+    })
+    const [c1] = stepCall(c0, { _tag: "FromA", message: cancel })
+    const [, actions] = stepCall(c1, { _tag: "FromB", message: bResponse(c1, 200) })
+    expect(sentTo(actions, "SendB").map((m) => (m as SipRequest).method)).toEqual(["ACK", "BYE"])
+    expect(sentTo(actions, "SendA")).toEqual([])
+  })
+})
