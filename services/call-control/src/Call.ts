@@ -41,18 +41,32 @@ export interface Call {
   readonly bRemoteTag: string | undefined
   readonly bTarget: string | undefined
   readonly bLocalSeq: number
+  /** Whether the B-leg has answered anything yet (a provisional stops INVITE retransmissions). */
+  readonly bHeard: boolean
+  /** The current Timer A interval of the B-leg INVITE (RFC 3261 §17.1.1.2). */
+  readonly bTimerA: number
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
 }
 
+export type CallTimer = "A" | "B" | "C"
+
 export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
   | { readonly _tag: "FromB"; readonly message: SipRequest | SipResponse }
+  | { readonly _tag: "TimerFired"; readonly timer: CallTimer }
 
 export type CallAction =
   | { readonly _tag: "SendA"; readonly message: SipRequest | SipResponse }
   | { readonly _tag: "SendB"; readonly message: SipRequest | SipResponse; readonly to: HostPort }
+  | { readonly _tag: "StartTimer"; readonly timer: CallTimer; readonly delayMs: number }
   | { readonly _tag: "Ended"; readonly reason: string }
+
+/** RFC 3261 §17.1.1.1 T1, and the INVITE timers the call runs on its B-leg: Timer B = 64*T1 (no answer at
+ * all), Timer C > 3 minutes (§16.6 step 11: a provisional but no final response). */
+export const T1 = 500
+export const TIMER_B = 64 * T1
+export const TIMER_C = 181_000
 
 export type Step = readonly [Call, ReadonlyArray<CallAction>]
 
@@ -109,6 +123,8 @@ export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
     bRemoteTag: undefined,
     bTarget: undefined,
     bLocalSeq: 1,
+    bHeard: false,
+    bTimerA: T1,
     sent: 0,
   }
   // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
@@ -135,6 +151,35 @@ export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
     [
       { _tag: "SendA", message: createResponse(aInvite, 100) },
       { _tag: "SendB", message: bInvite, to: id.target },
+      // The B-leg goes over UDP: retransmit with Timer A until anything comes back (§17.1.1.2).
+      { _tag: "StartTimer", timer: "A", delayMs: T1 },
+      { _tag: "StartTimer", timer: "B", delayMs: TIMER_B },
+      { _tag: "StartTimer", timer: "C", delayMs: TIMER_C },
+    ],
+  ]
+}
+
+/** The B-leg INVITE never got a final response: 408 to A (§8.1.3.1, §16.7 step 6), CANCEL on B if it rang. */
+const timeout = (call: Call): Step => {
+  if (call.aFinal !== undefined) return [call, []]
+  const toA = createResponse(call.aInvite, 408, {
+    toTag: call.aTag,
+    reason: "Request Timeout (no answer from the destination)",
+  })
+  if (!call.bHeard) {
+    return [
+      { ...call, phase: "Ended", aFinal: toA },
+      [
+        { _tag: "SendA", message: toA },
+        { _tag: "Ended", reason: "B-leg timeout" },
+      ],
+    ]
+  }
+  return [
+    { ...call, phase: "Ending", aFinal: toA },
+    [
+      { _tag: "SendA", message: toA },
+      { _tag: "SendB", message: cancelToB(call), to: call.id.target },
     ],
   ]
 }
@@ -208,13 +253,48 @@ const requestToA = (call: Call, method: string, extra: HeaderList = []): [Call, 
   return [{ ...call, aLocalSeq: seq, sent: call.sent + 1 }, request]
 }
 
+/** CANCEL of the B-leg INVITE: same Request-URI, Call-ID, From, To and top Via branch (§9.1). */
+const cancelToB = (call: Call): SipRequest =>
+  buildRequest({
+    method: "CANCEL",
+    uri: call.bInvite.uri,
+    headers: [
+      ["Via", call.bInvite.headerValues("Via")[0]!],
+      ["Max-Forwards", "70"],
+      ["From", call.bInvite.headerValues("From")[0]!],
+      ["To", call.bInvite.headerValues("To")[0]!],
+      ["Call-ID", call.bCallId],
+      ["CSeq", "1 CANCEL"],
+    ],
+  })
+
 const target = (call: Call): HostPort => hostPortOf(call.bTarget ?? "") ?? call.id.target
 
 export const stepCall = (call: Call, event: CallEvent): Step => {
+  if (event._tag === "TimerFired") {
+    switch (event.timer) {
+      case "A": {
+        if (call.bHeard || call.phase !== "Calling") return [call, []]
+        const next = call.bTimerA * 2
+        return [
+          { ...call, bTimerA: next },
+          [
+            { _tag: "SendB", message: call.bInvite, to: call.id.target },
+            { _tag: "StartTimer", timer: "A", delayMs: next },
+          ],
+        ]
+      }
+      case "B":
+        return call.bHeard ? [call, []] : timeout(call)
+      case "C":
+        return call.phase === "Early" || call.phase === "Calling" ? timeout(call) : [call, []]
+    }
+  }
   const m = event.message
   if (event._tag === "FromB") {
     if (m.kind === "response") {
       if (m.cseq.method === "INVITE") {
+        call = call.bHeard ? call : { ...call, bHeard: true }
         if (m.status === 100) return [call, []]
         if (m.status < 200) {
           if (call.phase !== "Calling" && call.phase !== "Early") return [call, []]
@@ -253,9 +333,18 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
             ],
           ]
         }
-        // A final non-2xx on the B-leg: ACK it and relay the failure to A (unless A already cancelled).
+        // A final non-2xx on the B-leg: ACK it and relay the failure to A (unless A already had its final
+        // response: after a CANCEL or a timeout, this 487 closes the B-leg and the call).
         const ack = ackToB(call, m)
-        if (call.aFinal !== undefined) return [call, [{ _tag: "SendB", message: ack, to: call.id.target }]]
+        if (call.aFinal !== undefined) {
+          return [
+            { ...call, phase: "Ended" },
+            [
+              { _tag: "SendB", message: ack, to: call.id.target },
+              { _tag: "Ended", reason: `B-leg ${m.status} after the A-leg's final response` },
+            ],
+          ]
+        }
         const toA = relayToA(call, m)
         return [
           { ...call, phase: "Ended", aFinal: toA },
@@ -325,18 +414,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       const ok = createResponse(m, 200)
       if (call.aFinal !== undefined) return [call, [{ _tag: "SendA", message: ok }]]
       const terminated = createResponse(call.aInvite, 487, { toTag: call.aTag })
-      const cancel = buildRequest({
-        method: "CANCEL",
-        uri: call.bInvite.uri,
-        headers: [
-          ["Via", call.bInvite.headerValues("Via")[0]!],
-          ["Max-Forwards", "70"],
-          ["From", call.bInvite.headerValues("From")[0]!],
-          ["To", call.bInvite.headerValues("To")[0]!],
-          ["Call-ID", call.bCallId],
-          ["CSeq", "1 CANCEL"],
-        ],
-      })
+      const cancel = cancelToB(call)
       return [
         { ...call, phase: "Ending", aFinal: terminated },
         [

@@ -21,14 +21,24 @@ import {
   Subjects,
 } from "@b2bua/contracts"
 import { createResponse, parseMessage, type SipMessage, type SipRequest, serializeMessage } from "@b2bua/sip"
-import { Effect, Queue, type Scope } from "effect"
-import { type Call, type CallAction, type CallEvent, hostPortOf, startCall, stepCall } from "./Call.js"
+import { Effect, Fiber, Queue, type Scope } from "effect"
+import {
+  type Call,
+  type CallAction,
+  type CallEvent,
+  type CallTimer,
+  hostPortOf,
+  startCall,
+  stepCall,
+} from "./Call.js"
 import type { CallControlConfig } from "./Config.js"
 
 interface Actor {
   readonly key: string
   readonly aMeta: SipEnvelopeMeta
   readonly mailbox: Queue.Queue<CallEvent>
+  /** Running timers of this call, by name; a timer is a fiber that sleeps and then posts an event. */
+  readonly timers: Map<CallTimer, Fiber.Fiber<void>>
   call: Call
 }
 
@@ -115,9 +125,24 @@ export const runCallControl = (
         }
         case "SendB":
           return sendVia(actor.aMeta, action.message, action.to, "udp")
+        case "StartTimer":
+          return Effect.sync(() => {
+            const previous = actor.timers.get(action.timer)
+            if (previous !== undefined) fork(Fiber.interrupt(previous))
+            actor.timers.set(
+              action.timer,
+              fork(
+                Effect.sleep(action.delayMs).pipe(
+                  Effect.andThen(deliver(actor, { _tag: "TimerFired", timer: action.timer })),
+                ),
+              ),
+            )
+          })
         case "Ended":
           return Effect.gen(function* () {
             stats.callsEnded++
+            for (const timer of actor.timers.values()) yield* Fiber.interrupt(timer)
+            actor.timers.clear()
             actors.delete(actor.key)
             byATag.delete(actor.call.aTag)
             byBCallId.delete(actor.call.bCallId)
@@ -165,7 +190,7 @@ export const runCallControl = (
           target: config.routeTarget,
         })
         const mailbox = yield* Queue.dropping<CallEvent>(MAILBOX)
-        const actor: Actor = { key: callKey(invite), aMeta: meta, mailbox, call }
+        const actor: Actor = { key: callKey(invite), aMeta: meta, mailbox, timers: new Map(), call }
         actors.set(actor.key, actor)
         byATag.set(call.aTag, actor)
         byBCallId.set(call.bCallId, actor)

@@ -148,4 +148,39 @@ describe("Call (B2BUA core)", () => {
     expect(sentTo(actions, "SendB").map((m) => (m as SipRequest).method)).toEqual(["ACK", "BYE"])
     expect(sentTo(actions, "SendA")).toEqual([])
   })
+
+  it("§17.1.1.2 retransmits the B-leg INVITE with Timer A doubling until something comes back", () => {
+    const [c0, start] = startCall(guideInvite(), id)
+    expect(start.filter((a) => a._tag === "StartTimer")).toEqual([
+      { _tag: "StartTimer", timer: "A", delayMs: 500 },
+      { _tag: "StartTimer", timer: "B", delayMs: 32_000 },
+      { _tag: "StartTimer", timer: "C", delayMs: 181_000 },
+    ])
+    const [c1, a1] = stepCall(c0, { _tag: "TimerFired", timer: "A" })
+    expect(a1).toEqual([
+      { _tag: "SendB", message: c0.bInvite, to: id.target },
+      { _tag: "StartTimer", timer: "A", delayMs: 1000 },
+    ])
+    const [c2] = stepCall(c1, { _tag: "FromB", message: bResponse(c1, 100) })
+    expect(stepCall(c2, { _tag: "TimerFired", timer: "A" })[1]).toEqual([])
+  })
+
+  it("Timer B without any answer: 408 to A and the call ends", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1, actions] = stepCall(c0, { _tag: "TimerFired", timer: "B" })
+    expect((sentTo(actions, "SendA")[0] as SipResponse).status).toBe(408)
+    expect(c1.phase).toBe("Ended")
+  })
+
+  it("Timer C after ringing: 408 to A, CANCEL to B, and the callee's 487 closes the call", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 180) })
+    expect(stepCall(c1, { _tag: "TimerFired", timer: "B" })[1]).toEqual([])
+    const [c2, actions] = stepCall(c1, { _tag: "TimerFired", timer: "C" })
+    expect((sentTo(actions, "SendA")[0] as SipResponse).status).toBe(408)
+    expect((sentTo(actions, "SendB")[0] as SipRequest).method).toBe("CANCEL")
+    const [c3, after] = stepCall(c2, { _tag: "FromB", message: bResponse(c2, 487) })
+    expect(c3.phase).toBe("Ended")
+    expect(after.map((a) => a._tag)).toEqual(["SendB", "Ended"])
+  })
 })
