@@ -128,15 +128,36 @@ const main = async () => {
   const natsUrl = `nats://127.0.0.1:${natsPort}`
   say(`NATS (JetStream) ready at ${natsUrl}, data in .local/nats`)
 
+  // The demo route sends calls to B2BUA_DEMO_CALLEE; unset, a SIPp UAS answers every call and echoes
+  // its media (sipp -rtp_echo) on 127.0.0.1.
+  let callee = env.B2BUA_DEMO_CALLEE
+  if (callee === undefined || callee === "") {
+    const port = Number(env.B2BUA_DEMO_CALLEE_PORT ?? 5080)
+    const calleePort = (await portFree(port)) ? port : await freePort()
+    callee = `127.0.0.1:${calleePort}`
+    run(
+      "demo-callee",
+      37,
+      "sipp",
+      ["-sn", "uas", "-i", "127.0.0.1", "-p", String(calleePort), "-rtp_echo", "-nostdin", "-trace_err"],
+      {},
+      true,
+    )
+    say(`demo callee (SIPp UAS, answers and echoes media) at ${callee}`)
+  }
+
   const found = SERVICES.filter((s) => existsSync(join(root, "services", s.name, "dist", "main.js")))
   const missing = SERVICES.filter((s) => !found.includes(s)).map((s) => s.name)
   for (const s of found)
     run(s.name, s.color, process.execPath, [join("services", s.name, "dist", "main.js")], {
       NATS_URL: natsUrl,
+      B2BUA_DEMO_CALLEE: callee,
     })
   say(`services running: ${found.length > 0 ? found.map((s) => s.name).join(", ") : "none"}`)
   if (missing.length > 0) say(`services not built yet (they join when they exist): ${missing.join(", ")}`)
+  const sipPort = env.B2BUA_SIP_PORT ?? "5060"
   say("ready — Ctrl-C stops the stack")
+  say(`place a call: sipp -sn uac 127.0.0.1:${sipPort} -m 1 -i 127.0.0.1 -p 5090`)
 }
 
 main()
