@@ -62,3 +62,28 @@ describe("basic call through the suite (SIPp caller → edge → call-control �
     expect(callControl.logs()).toContain("call ended")
   })
 })
+
+describe("rejections relayed through the suite", () => {
+  for (const status of [486, 603, 404, 503]) {
+    it(`the callee's ${status} reaches the caller, and both legs are ACKed`, async () => {
+      const { uacExpect, uasReject } = await import("./scenarios.js")
+      const callee = await startSippUas({
+        scenario: uasReject(status),
+        localPort: calleePort,
+        calls: 2,
+        timeoutSeconds: 20,
+      })
+      const caller = await runSipp({
+        scenario: uacExpect(status),
+        remote: `127.0.0.1:${sipPort}`,
+        calls: 2,
+        rate: 10,
+        timeoutSeconds: 20,
+      })
+      const refused = await callee.result()
+      expect(caller.failedCalls).toBe(0)
+      expect(caller.successfulCalls).toBe(2)
+      expect(refused.successfulCalls).toBe(2)
+    })
+  }
+})
