@@ -20,7 +20,15 @@ import {
   type SipEnvelopeMeta,
   Subjects,
 } from "@b2bua/contracts"
-import { createResponse, parseMessage, type SipMessage, type SipRequest, serializeMessage } from "@b2bua/sip"
+import {
+  createResponse,
+  parseMessage,
+  type RequestPolicy,
+  type SipMessage,
+  type SipRequest,
+  serializeMessage,
+  validateRequest,
+} from "@b2bua/sip"
 import { Effect, Fiber, Queue, type Scope } from "effect"
 import {
   type Call,
@@ -57,6 +65,15 @@ export interface RunningCallControl {
  * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
 const MAILBOX = 256
 const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+/** What call control accepts on a new INVITE (the B2BUA forwards, so Max-Forwards applies). */
+const REQUEST_POLICY: RequestPolicy = {
+  allowedMethods: ALLOW.split(", "),
+  supportedExtensions: ["timer"],
+  acceptedContentTypes: ["application/sdp"],
+  uriSchemes: ["sip", "sips", "tel"],
+  forwards: true,
+}
 
 const claimKey = (callId: string, fromTag: string | undefined): string =>
   createHash("sha256")
@@ -105,11 +122,13 @@ export const runCallControl = (
       request: SipRequest,
       status: number,
       headers: ReadonlyArray<readonly [string, string]> = [],
+      reason?: string,
     ) => {
+      const common = reason === undefined ? { headers } : { headers, reason }
       const options =
         request.toTag === undefined
-          ? { toTag: makeTag(owner, randomBytes(5).toString("hex")), headers }
-          : { headers }
+          ? { ...common, toTag: makeTag(owner, randomBytes(5).toString("hex")) }
+          : common
       return sendVia(meta, createResponse(request, status, options), parseHostPort(meta.remote)!)
     }
 
@@ -249,6 +268,12 @@ export const runCallControl = (
         const mine = () =>
           m.respond(encodeNewRequestReply({ v: 1, owner: config.instance })).pipe(Effect.ignore)
         if (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(callKey(sip))) {
+          // RFC 3261 §8.2 / §16.3: 483 at Max-Forwards 0, 416, 420, 415 ... before any B-leg exists.
+          const invalid = validateRequest(sip, REQUEST_POLICY)
+          if (invalid !== undefined) {
+            yield* mine()
+            return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)
+          }
           if (actors.size >= config.maxCalls) {
             return yield* m
               .respond(

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from "node:url"
 import {
+  createTestUserAgent,
   freeSipPort,
   freeUdpPort,
   type NatsServerHandle,
@@ -86,4 +87,73 @@ describe("rejections relayed through the suite", () => {
       expect(refused.successfulCalls).toBe(2)
     })
   }
+})
+
+describe("requests the suite answers itself", () => {
+  const request = (
+    port: number,
+    method: string,
+    callId: string,
+    extra = "",
+  ) => `${method} sip:bob@127.0.0.1:${sipPort} SIP/2.0\r
+Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-${callId};rport\r
+Max-Forwards: 70\r
+From: <sip:alice@127.0.0.1>;tag=${callId}\r
+To: <sip:bob@127.0.0.1>\r
+Call-ID: ${callId}\r
+CSeq: 1 ${method}\r
+${extra}Content-Length: 0\r
+\r
+`
+
+  it("OPTIONS gets 200 with Allow and Accept", async () => {
+    const ua = await createTestUserAgent()
+    await ua.send(request(ua.port, "OPTIONS", "opt1"), { host: "127.0.0.1", port: sipPort })
+    const r = await ua.next((x) => x.message?.callId === "opt1")
+    expect(r.message?.kind === "response" && r.message.status).toBe(200)
+    expect(r.message?.header("Allow")).toContain("INVITE")
+    expect(r.message?.header("Accept")).toBe("application/sdp")
+    await ua.close()
+  })
+
+  it("an INVITE with Max-Forwards 0 gets 483 and no B-leg", async () => {
+    const ua = await createTestUserAgent()
+    await ua.send(
+      request(ua.port, "INVITE", "mf0", "Contact: <sip:alice@127.0.0.1>\r\n").replace(
+        "Max-Forwards: 70",
+        "Max-Forwards: 0",
+      ),
+      {
+        host: "127.0.0.1",
+        port: sipPort,
+      },
+    )
+    const r = await ua.next(
+      (x) => x.message?.callId === "mf0" && x.message.kind === "response" && x.message.status >= 200,
+    )
+    expect(r.message?.kind === "response" && r.message.status).toBe(483)
+    await ua.close()
+  })
+
+  it("a malformed INVITE gets 400 naming the defect, and the next call still completes", async () => {
+    const ua = await createTestUserAgent()
+    await ua.send(request(ua.port, "INVITE", "bad1").replace("CSeq: 1 INVITE", "CSeq: one INVITE"), {
+      host: "127.0.0.1",
+      port: sipPort,
+    })
+    const r = await ua.next((x) => x.bytes.toString("latin1").startsWith("SIP/2.0 400"))
+    expect(r.bytes.toString("latin1")).toMatch(
+      /^SIP\/2.0 400 Bad CSeq header: sequence number is not a number below 2\^31\r\n/,
+    )
+    await ua.close()
+    const callee = await startSippUas({ localPort: calleePort, calls: 1, timeoutSeconds: 20 })
+    const caller = await runSipp({
+      scenario: "uac",
+      remote: `127.0.0.1:${sipPort}`,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    await callee.result()
+    expect(caller.successfulCalls).toBe(1)
+  })
 })
