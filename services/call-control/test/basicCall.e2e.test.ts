@@ -157,3 +157,47 @@ ${extra}Content-Length: 0\r
     expect(caller.successfulCalls).toBe(1)
   })
 })
+
+describe("ending calls from either side", () => {
+  it("CANCEL while ringing: the caller gets 200 and 487, the callee is CANCELled and ACKed", async () => {
+    const { uacCancel, uasRingCancelled } = await import("./scenarios.js")
+    const callee = await startSippUas({
+      scenario: uasRingCancelled(),
+      localPort: calleePort,
+      calls: 2,
+      timeoutSeconds: 20,
+    })
+    const caller = await runSipp({
+      scenario: uacCancel(),
+      remote: `127.0.0.1:${sipPort}`,
+      calls: 2,
+      rate: 10,
+      timeoutSeconds: 20,
+    })
+    const cancelled = await callee.result()
+    expect(caller.failedCalls).toBe(0)
+    expect(caller.successfulCalls).toBe(2)
+    expect(cancelled.successfulCalls).toBe(2)
+  })
+
+  it("the callee hangs up: its BYE is answered and a BYE reaches the caller", async () => {
+    const { uacExpectBye, uasAnswerThenBye } = await import("./scenarios.js")
+    const callee = await startSippUas({
+      scenario: uasAnswerThenBye(),
+      localPort: calleePort,
+      calls: 2,
+      timeoutSeconds: 20,
+    })
+    const caller = await runSipp({
+      scenario: uacExpectBye(),
+      remote: `127.0.0.1:${sipPort}`,
+      calls: 2,
+      rate: 10,
+      timeoutSeconds: 20,
+    })
+    const hungUp = await callee.result()
+    expect(caller.failedCalls).toBe(0)
+    expect(caller.successfulCalls).toBe(2)
+    expect(hungUp.successfulCalls).toBe(2)
+  })
+})
