@@ -45,8 +45,16 @@ export interface Call {
   readonly bHeard: boolean
   /** The current Timer A interval of the B-leg INVITE (RFC 3261 §17.1.1.2). */
   readonly bTimerA: number
+  /** A re-INVITE being relayed (RFC 3261 §14): received on one leg, sent on the other. */
+  readonly reinvite: PendingReinvite | undefined
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
+}
+
+export interface PendingReinvite {
+  readonly from: "A" | "B"
+  readonly received: SipRequest
+  readonly relayed: SipRequest
 }
 
 export type CallTimer = "A" | "B" | "C"
@@ -125,6 +133,7 @@ export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
     bLocalSeq: 1,
     bHeard: false,
     bTimerA: T1,
+    reinvite: undefined,
     sent: 0,
   }
   // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
@@ -195,27 +204,52 @@ const relayToA = (call: Call, response: SipResponse): SipResponse =>
     ...(response.contentType === undefined ? {} : { contentType: response.contentType }),
   })
 
-/** The ACK the suite sends on the B-leg: for a 2xx a new transaction (RFC 3261 §13.2.2.4), for a non-2xx
- * the same branch as the INVITE (§17.1.1.3). */
-const ackToB = (call: Call, response: SipResponse): SipRequest => {
+/**
+ * The ACK for a response to an INVITE the suite sent: for a 2xx a new transaction to the remote target
+ * (RFC 3261 §13.2.2.4), for a non-2xx the INVITE's own branch and Request-URI (§17.1.1.3).
+ */
+const ackFor = (
+  call: Call,
+  invite: SipRequest,
+  response: SipResponse,
+  remoteTarget: string | undefined,
+): SipRequest => {
   const success = response.status < 300
-  const remoteTag = response.toTag ?? ""
+  const to = invite.headerValues("To")[0]!
   return buildRequest({
     method: "ACK",
-    uri: success ? (call.bTarget ?? call.bInvite.uri) : call.bInvite.uri,
+    uri: success ? (remoteTarget ?? invite.uri) : invite.uri,
     headers: [
-      ["Via", success ? via(call, call.sent) : call.bInvite.headerValues("Via")[0]!],
+      ["Via", success ? via(call, call.sent) : invite.headerValues("Via")[0]!],
       ["Max-Forwards", "70"],
-      ["From", call.bInvite.headerValues("From")[0]!],
-      ["To", `${call.bInvite.headerValues("To")[0]!};tag=${remoteTag}`],
-      ["Call-ID", call.bCallId],
-      ["CSeq", "1 ACK"],
+      ["From", invite.headerValues("From")[0]!],
+      ["To", invite.toTag === undefined ? `${to};tag=${response.toTag ?? ""}` : to],
+      ["Call-ID", invite.callId],
+      ["CSeq", `${invite.cseq.seq} ACK`],
     ],
   })
 }
 
+const ackToB = (call: Call, response: SipResponse): SipRequest =>
+  ackFor(call, call.bInvite, response, response.contacts[0]?.uri ?? call.bTarget)
+
+interface Body {
+  readonly bytes: Buffer
+  readonly contentType: string | undefined
+}
+
+const bodyOf = (m: SipRequest | SipResponse): Body | undefined =>
+  m.body.length === 0 ? undefined : { bytes: m.body, contentType: m.contentType }
+
+const bodyOptions = (body: Body | undefined) =>
+  body === undefined
+    ? {}
+    : body.contentType === undefined
+      ? { body: body.bytes }
+      : { body: body.bytes, contentType: body.contentType }
+
 /** A request in the B-leg dialog (BYE, re-INVITE ...) from the suite. */
-const requestToB = (call: Call, method: string, extra: HeaderList = []): [Call, SipRequest] => {
+const requestToB = (call: Call, method: string, extra: HeaderList = [], body?: Body): [Call, SipRequest] => {
   const seq = call.bLocalSeq + 1
   const request = buildRequest({
     method,
@@ -229,12 +263,13 @@ const requestToB = (call: Call, method: string, extra: HeaderList = []): [Call, 
       ["CSeq", `${seq} ${method}`],
       ...extra,
     ],
+    ...bodyOptions(body),
   })
   return [{ ...call, bLocalSeq: seq, sent: call.sent + 1 }, request]
 }
 
 /** A request in the A-leg dialog from the suite: From/To swapped, the caller's Contact as target (§12.2.1.1). */
-const requestToA = (call: Call, method: string, extra: HeaderList = []): [Call, SipRequest] => {
+const requestToA = (call: Call, method: string, extra: HeaderList = [], body?: Body): [Call, SipRequest] => {
   const seq = call.aLocalSeq + 1
   const a = call.aInvite
   const request = buildRequest({
@@ -249,6 +284,7 @@ const requestToA = (call: Call, method: string, extra: HeaderList = []): [Call, 
       ["CSeq", `${seq} ${method}`],
       ...extra,
     ],
+    ...bodyOptions(body),
   })
   return [{ ...call, aLocalSeq: seq, sent: call.sent + 1 }, request]
 }
@@ -267,6 +303,66 @@ const cancelToB = (call: Call): SipRequest =>
       ["CSeq", "1 CANCEL"],
     ],
   })
+
+/**
+ * A re-INVITE from one leg (hold/resume, codec change, T.38): relayed into the other leg's dialog with
+ * its body; 491 when one is already in progress (glare, RFC 3261 §14.2) or the call is not answered.
+ */
+const relayReinvite = (call: Call, from: "A" | "B", m: SipRequest): Step => {
+  const reply = (status: number): CallAction => {
+    const response = createResponse(m, status)
+    return from === "A"
+      ? { _tag: "SendA", message: response }
+      : { _tag: "SendB", message: response, to: target(call) }
+  }
+  if (call.reinvite !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
+  const extra: HeaderList = [["Contact", contact(call.id)], ...endToEnd(m)]
+  const [next, relayed] =
+    from === "A" ? requestToB(call, "INVITE", extra, bodyOf(m)) : requestToA(call, "INVITE", extra, bodyOf(m))
+  const send: CallAction =
+    from === "A" ? { _tag: "SendB", message: relayed, to: target(call) } : { _tag: "SendA", message: relayed }
+  return [{ ...next, reinvite: { from, received: m, relayed } }, [reply(100), send]]
+}
+
+/** The answer to a relayed re-INVITE: ACKed on the leg it came from, relayed to the leg that asked. */
+const answerReinvite = (call: Call, pending: PendingReinvite, response: SipResponse): Step => {
+  if (response.status < 200) {
+    if (response.status === 100) return [call, []]
+    const provisional = createResponse(pending.received, response.status, { reason: response.reason })
+    return [
+      call,
+      [
+        pending.from === "A"
+          ? { _tag: "SendA", message: provisional }
+          : { _tag: "SendB", message: provisional, to: target(call) },
+      ],
+    ]
+  }
+  const remoteTarget = pending.from === "A" ? call.bTarget : call.aTarget
+  const ack = ackFor(call, pending.relayed, response, remoteTarget)
+  const answer = createResponse(pending.received, response.status, {
+    reason: response.reason,
+    headers:
+      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
+    ...bodyOptions(bodyOf(response)),
+  })
+  const next: Call = { ...call, reinvite: undefined, sent: call.sent + 1 }
+  return pending.from === "A"
+    ? [
+        next,
+        [
+          { _tag: "SendB", message: ack, to: target(call) },
+          { _tag: "SendA", message: answer },
+        ],
+      ]
+    : [
+        next,
+        [
+          { _tag: "SendA", message: ack },
+          { _tag: "SendB", message: answer, to: target(call) },
+        ],
+      ]
+}
 
 const target = (call: Call): HostPort => hostPortOf(call.bTarget ?? "") ?? call.id.target
 
@@ -293,6 +389,13 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
   const m = event.message
   if (event._tag === "FromB") {
     if (m.kind === "response") {
+      if (
+        m.cseq.method === "INVITE" &&
+        call.reinvite?.from === "A" &&
+        m.cseq.seq === call.reinvite.relayed.cseq.seq
+      ) {
+        return answerReinvite(call, call.reinvite, m)
+      }
       if (m.cseq.method === "INVITE") {
         call = call.bHeard ? call : { ...call, bHeard: true }
         if (m.status === 100) return [call, []]
@@ -372,6 +475,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       ]
     }
     if (m.method === "ACK") return [call, []]
+    if (m.method === "INVITE") return relayReinvite(call, "B", m)
     return [
       call,
       [
@@ -386,6 +490,13 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
 
   // From the caller.
   if (m.kind === "response") {
+    if (
+      m.cseq.method === "INVITE" &&
+      call.reinvite?.from === "B" &&
+      m.cseq.seq === call.reinvite.relayed.cseq.seq
+    ) {
+      return answerReinvite(call, call.reinvite, m)
+    }
     if (m.cseq.method === "BYE" && m.status >= 200)
       return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
     return [call, []]
@@ -395,18 +506,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       // A retransmission of the initial INVITE (§17.2.1): the last response again.
       if (m.toTag === undefined)
         return [call, call.aFinal === undefined ? [] : [{ _tag: "SendA", message: call.aFinal }]]
-      return [
-        call,
-        [
-          {
-            _tag: "SendA",
-            message: createResponse(m, 501, {
-              reason: "Not Implemented (re-INVITE not relayed yet)",
-              toTag: call.aTag,
-            }),
-          },
-        ],
-      ]
+      return relayReinvite(call, "A", m)
     case "ACK":
       return [call, []]
     case "CANCEL": {

@@ -183,4 +183,54 @@ describe("Call (B2BUA core)", () => {
     expect(c3.phase).toBe("Ended")
     expect(after.map((a) => a._tag)).toEqual(["SendB", "Ended"])
   })
+
+  it("RFC 3261 §14: a re-INVITE from A (hold) is relayed into the B-leg dialog with its SDP; B's 200 is ACKed and relayed", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 200) })
+    const hold = buildRequest({
+      method: "INVITE",
+      uri: "sip:b2bua@192.0.2.10:5060",
+      headers: [
+        ["Via", "SIP/2.0/UDP 172.16.1.10:5060;branch=z9hG4bK-hold"],
+        ["From", "<sip:2142621000@Telcosipserver.com>;tag=18eb500690ed1-21"],
+        ["To", `<sip:2142622000@Telcosipserver.com>;tag=${c0.aTag}`],
+        ["Call-ID", "bb-500690ed-0-21@172.16.1.10"],
+        ["CSeq", "2 INVITE"],
+        ["Contact", "<sip:2142621000@172.16.1.10:5060>"],
+      ],
+      body: Buffer.from("v=0\r\na=sendonly\r\n"),
+      contentType: "application/sdp",
+    })
+    const [c2, a2] = stepCall(c1, { _tag: "FromA", message: hold })
+    expect((sentTo(a2, "SendA")[0] as SipResponse).status).toBe(100)
+    const reinvite = sentTo(a2, "SendB")[0] as SipRequest
+    expect([reinvite.method, reinvite.callId, reinvite.toTag, reinvite.cseq.seq]).toEqual([
+      "INVITE",
+      c0.bCallId,
+      "callee1",
+      2,
+    ])
+    expect(reinvite.body.toString()).toContain("a=sendonly")
+    // Glare: a second re-INVITE while this one is pending gets 491 (§14.2).
+    const [, glare] = stepCall(c2, {
+      _tag: "FromB",
+      message: parseMessageOrThrow(serializeMessage(reinvite)) as SipRequest,
+    })
+    expect((sentTo(glare, "SendB")[0] as SipResponse).status).toBe(491)
+    const ok = parseMessageOrThrow(
+      serializeMessage(
+        createResponse(reinvite, 200, {
+          body: Buffer.from("v=0\r\na=recvonly\r\n"),
+          contentType: "application/sdp",
+          headers: [["Contact", "<sip:callee@198.51.100.20:5080>"]],
+        }),
+      ),
+    ) as SipResponse
+    const [c3, a3] = stepCall(c2, { _tag: "FromB", message: ok })
+    const ack = sentTo(a3, "SendB")[0] as SipRequest
+    expect([ack.method, ack.cseq.seq]).toEqual(["ACK", 2])
+    const toA = sentTo(a3, "SendA")[0] as SipResponse
+    expect([toA.status, toA.cseq.seq, toA.body.toString()]).toEqual([200, 2, "v=0\r\na=recvonly\r\n"])
+    expect(c3.reinvite).toBeUndefined()
+  })
 })
