@@ -481,7 +481,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       [
         {
           _tag: "SendB",
-          message: createResponse(m, 501, { reason: `Not Implemented (${m.method} not relayed yet)` }),
+          message: createResponse(m, 501),
           to: target(call),
         },
       ],
@@ -550,7 +550,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         [
           {
             _tag: "SendA",
-            message: createResponse(m, 501, { reason: `Not Implemented (${m.method} not relayed yet)` }),
+            message: createResponse(m, 501),
           },
         ],
       ]
