@@ -39,6 +39,7 @@ import {
   startCall,
   stepCall,
 } from "./Call.js"
+import { decodeCall, encodeCall } from "./CallRecord.js"
 import type { CallControlConfig } from "./Config.js"
 
 interface Actor {
@@ -53,6 +54,7 @@ interface Actor {
 export interface CallControlStats {
   callsStarted: number
   callsEnded: number
+  callsTakenOver: number
   mailboxOverflows: number
 }
 
@@ -89,12 +91,13 @@ export const runCallControl = (
   Effect.gen(function* () {
     const bus = yield* Bus
     const claims = yield* openKv("call-claims").pipe(Effect.orDie)
+    const store = yield* openKv("calls").pipe(Effect.orDie)
     const owner = { kind: "callControl" as const, instance: config.instance }
     const actors = new Map<string, Actor>()
     const byATag = new Map<string, Actor>()
     const byBCallId = new Map<string, Actor>()
     const byBTag = new Map<string, Actor>()
-    const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, mailboxOverflows: 0 }
+    const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, callsTakenOver: 0, mailboxOverflows: 0 }
     const fork = Effect.runForkWith(yield* Effect.context<never>())
 
     const sendVia = (
@@ -169,6 +172,7 @@ export const runCallControl = (
             yield* claims
               .remove(claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag))
               .pipe(Effect.ignore)
+            yield* forget(actor)
             yield* Effect.logInfo("call ended").pipe(
               Effect.annotateLogs({ callId: actor.call.aInvite.callId, reason: action.reason }),
             )
@@ -176,13 +180,40 @@ export const runCallControl = (
       }
     }
 
+    /** The call as stored for takeover: written when its dialogs change (phase, remote tag, CSeqs). */
+    const storeKey = (actor: Actor) =>
+      `call.${claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag)}`
+    const persist = (actor: Actor) =>
+      store
+        .put(storeKey(actor), encodeCall(config.instance, actor.aMeta, actor.call))
+        .pipe(
+          Effect.catch((e) =>
+            Effect.logWarning("call not stored").pipe(Effect.annotateLogs({ error: e.message })),
+          ),
+        )
+    const index = (actor: Actor) =>
+      Effect.forEach([actor.call.aTag, actor.call.bFromTag], (tag) =>
+        store.put(`tag.${tag}`, new TextEncoder().encode(storeKey(actor))).pipe(Effect.ignore),
+      )
+    const forget = (actor: Actor) =>
+      Effect.forEach([storeKey(actor), `tag.${actor.call.aTag}`, `tag.${actor.call.bFromTag}`], (k) =>
+        store.remove(k).pipe(Effect.ignore),
+      )
+    const changed = (before: Call, after: Call): boolean =>
+      before.phase !== after.phase ||
+      before.bRemoteTag !== after.bRemoteTag ||
+      before.aLocalSeq !== after.aLocalSeq ||
+      before.bLocalSeq !== after.bLocalSeq
+
     const runActor = (actor: Actor): Effect.Effect<void> =>
       Effect.gen(function* () {
         while (actor.call.phase !== "Ended") {
           const event = yield* Queue.take(actor.mailbox)
-          const [next, actions] = stepCall(actor.call, event)
+          const before = actor.call
+          const [next, actions] = stepCall(before, event)
           actor.call = next
           for (const action of actions) yield* perform(actor, action)
+          if (next.phase !== "Ended" && changed(before, next)) yield* persist(actor)
         }
       })
 
@@ -208,15 +239,75 @@ export const runCallControl = (
           local,
           target: config.routeTarget,
         })
+        const actor = yield* register(call, meta)
+        stats.callsStarted++
+        for (const action of actions) yield* perform(actor, action)
+        yield* index(actor)
+        fork(runActor(actor))
+      })
+
+    const register = (call: Call, meta: SipEnvelopeMeta) =>
+      Effect.gen(function* () {
         const mailbox = yield* Queue.dropping<CallEvent>(MAILBOX)
-        const actor: Actor = { key: callKey(invite), aMeta: meta, mailbox, timers: new Map(), call }
+        const actor: Actor = { key: callKey(call.aInvite), aMeta: meta, mailbox, timers: new Map(), call }
         actors.set(actor.key, actor)
         byATag.set(call.aTag, actor)
         byBCallId.set(call.bCallId, actor)
         byBTag.set(call.bFromTag, actor)
-        stats.callsStarted++
-        for (const action of actions) yield* perform(actor, action)
+        return actor
+      })
+
+    /**
+     * Takeover (the owner died): find the stored call by the suite's tag in the message, make this
+     * instance its owner with a compare-and-set (two survivors never both take it), restore the actor —
+     * new branches now name this instance — and hand it the message. A survivor that loses the race
+     * passes the message to the winner.
+     */
+    const takeOver = (meta: SipEnvelopeMeta, sip: SipMessage, raw: Uint8Array) =>
+      Effect.gen(function* () {
+        const tag = sip.kind === "request" ? sip.toTag : sip.fromTag
+        const pointer = tag === undefined ? undefined : yield* store.get(`tag.${tag}`).pipe(Effect.orDie)
+        const entry =
+          pointer === undefined
+            ? undefined
+            : yield* store.get(new TextDecoder().decode(pointer.value)).pipe(Effect.orDie)
+        const stored = entry === undefined ? undefined : decodeCall(entry.value)
+        if (entry === undefined || stored === undefined || typeof stored === "string") return false
+        if (stored.owner !== config.instance) {
+          const won = yield* store
+            .update(entry.key, encodeCall(config.instance, stored.aMeta, stored.call), entry.revision)
+            .pipe(
+              Effect.as(true),
+              Effect.catchTag("KvConflict", () => Effect.succeed(false)),
+              Effect.orDie,
+            )
+          if (!won) {
+            const latest = yield* store.get(entry.key).pipe(Effect.orDie)
+            const now = latest === undefined ? undefined : decodeCall(latest.value)
+            if (
+              now !== undefined &&
+              typeof now !== "string" &&
+              now.owner !== config.instance &&
+              isInstanceId(now.owner)
+            ) {
+              yield* bus
+                .request(Subjects.callControlInstance(now.owner), raw, {
+                  timeoutMs: 1000,
+                  headers: encodeSipEnvelopeHeaders(meta),
+                })
+                .pipe(Effect.ignore)
+              return true
+            }
+          }
+        }
+        const actor = yield* register({ ...stored.call, id: { ...stored.call.id, owner } }, stored.aMeta)
+        stats.callsTakenOver++
+        yield* Effect.logInfo("call taken over").pipe(
+          Effect.annotateLogs({ callId: stored.call.aInvite.callId, from: stored.owner }),
+        )
         fork(runActor(actor))
+        yield* dispatch(meta, sip)
+        return true
       })
 
     const parse = (m: BusMessage): { meta: SipEnvelopeMeta; sip: SipMessage } | undefined => {
@@ -338,10 +429,17 @@ export const runCallControl = (
       .subscribe(Subjects.callControlNew(), onNew, { queue: QueueGroups.callControl })
       .pipe(Effect.orDie)
     yield* bus.subscribe(Subjects.callControlInstance(config.instance), onOwned).pipe(Effect.orDie)
-    // Takeover of another instance's calls is not there yet: such messages are acknowledged and answered
-    // 481 by `dispatch`, which finds no call.
+    const onTakeover = (m: BusMessage) =>
+      Effect.gen(function* () {
+        yield* m.respond(new Uint8Array()).pipe(Effect.ignore)
+        const decoded = parse(m)
+        if (decoded === undefined) return
+        if (find(decoded.sip) !== undefined) return yield* dispatch(decoded.meta, decoded.sip)
+        const handled = yield* takeOver(decoded.meta, decoded.sip, m.data)
+        if (!handled) yield* dispatch(decoded.meta, decoded.sip)
+      })
     yield* bus
-      .subscribe(Subjects.callControlTakeover(), onOwned, { queue: QueueGroups.callControl })
+      .subscribe(Subjects.callControlTakeover(), onTakeover, { queue: QueueGroups.callControl })
       .pipe(Effect.orDie)
     yield* Effect.logInfo("call-control ready").pipe(
       Effect.annotateLogs({

@@ -1,0 +1,178 @@
+/**
+ * The stored form of a call (KV bucket `calls`), written by its owner when the call's dialogs change, so
+ * that another instance can take the call over when the owner dies. Messages are kept as their wire
+ * bytes (base64 in JSON); a pending re-INVITE is not kept (its transaction dies with the owner and the
+ * peer retransmits or gives up). Pure encode/decode.
+ */
+import { decodeSipEnvelopeMeta, EnvelopeError, isInstanceId, type SipEnvelopeMeta } from "@b2bua/contracts"
+import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
+import type { Call, CallPhase } from "./Call.js"
+
+export interface StoredCall {
+  readonly owner: string
+  readonly aMeta: SipEnvelopeMeta
+  readonly call: Call
+}
+
+const b64 = (m: SipRequest | SipResponse): string => serializeMessage(m).toString("base64")
+
+export const encodeCall = (owner: string, aMeta: SipEnvelopeMeta, call: Call): Uint8Array => {
+  const { aInvite, aFinal, bInvite, reinvite: _pending, ...rest } = call
+  return new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      owner,
+      aMeta,
+      call: {
+        ...rest,
+        aInvite: b64(aInvite),
+        bInvite: b64(bInvite),
+        aFinal: aFinal === undefined ? null : b64(aFinal),
+      },
+    }),
+  )
+}
+
+const request = (text: unknown): SipRequest | undefined => {
+  if (typeof text !== "string") return undefined
+  const r = parseMessage(Buffer.from(text, "base64"))
+  return r.ok && r.message.kind === "request" ? r.message : undefined
+}
+
+const response = (text: unknown): SipResponse | undefined => {
+  if (typeof text !== "string") return undefined
+  const r = parseMessage(Buffer.from(text, "base64"))
+  return r.ok && r.message.kind === "response" ? r.message : undefined
+}
+
+const PHASES: ReadonlyArray<CallPhase> = ["Calling", "Early", "Answered", "Ending", "Ended"]
+
+type Fields = ReadonlyMap<string, unknown>
+const fields = (value: unknown): Fields | undefined =>
+  typeof value === "object" && value !== null ? new Map(Object.entries(value)) : undefined
+const str = (f: Fields, k: string): string | undefined => {
+  const v = f.get(k)
+  return typeof v === "string" ? v : undefined
+}
+const num = (f: Fields, k: string): number | undefined => {
+  const v = f.get(k)
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined
+}
+const hostPort = (value: unknown): { host: string; port: number } | undefined => {
+  const f = fields(value)
+  const host = f && str(f, "host")
+  const port = f && num(f, "port")
+  return host === undefined || port === undefined ? undefined : { host, port }
+}
+
+const decodeMeta = (value: unknown): SipEnvelopeMeta | undefined => {
+  const f = fields(value)
+  if (f === undefined) return undefined
+  const headers: Record<string, string> = {}
+  const edge = str(f, "edge")
+  const listener = str(f, "listener")
+  const transport = str(f, "transport")
+  const local = str(f, "local")
+  const remote = str(f, "remote")
+  if (
+    edge === undefined ||
+    listener === undefined ||
+    transport === undefined ||
+    local === undefined ||
+    remote === undefined
+  ) {
+    return undefined
+  }
+  headers["B2b-Contract"] = "1"
+  headers["B2b-Edge"] = edge
+  headers["B2b-Listener"] = listener
+  headers["B2b-Transport"] = transport
+  headers["B2b-Local"] = local
+  headers["B2b-Remote"] = remote
+  const connection = str(f, "connection")
+  if (connection !== undefined) headers["B2b-Conn"] = connection
+  const decoded = decodeSipEnvelopeMeta({ get: (name) => headers[name] ?? "" })
+  return decoded instanceof EnvelopeError ? undefined : decoded
+}
+
+/** Decodes a stored call; a string names what is wrong. */
+export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return "stored call is not JSON"
+  }
+  const top = fields(value)
+  if (top === undefined) return "stored call is not an object"
+  const owner = str(top, "owner")
+  if (top.get("v") !== 1 || owner === undefined || !isInstanceId(owner))
+    return "stored call: bad version or owner"
+  const aMeta = decodeMeta(top.get("aMeta"))
+  if (aMeta === undefined) return "stored call: aMeta"
+  const c = fields(top.get("call"))
+  if (c === undefined) return "stored call: call"
+  const aInvite = request(c.get("aInvite"))
+  const bInvite = request(c.get("bInvite"))
+  const aFinalText = c.get("aFinal")
+  const aFinal = aFinalText === null ? undefined : response(aFinalText)
+  if (aInvite === undefined || bInvite === undefined || (aFinalText !== null && aFinal === undefined)) {
+    return "stored call: unreadable messages"
+  }
+  const phase = PHASES.find((p) => p === c.get("phase"))
+  const id = fields(c.get("id"))
+  const idOwner = id && fields(id.get("owner"))
+  const instance = idOwner && str(idOwner, "instance")
+  const random = id && str(id, "random")
+  const local = id && hostPort(id.get("local"))
+  const target = id && hostPort(id.get("target"))
+  const aTag = str(c, "aTag")
+  const aTarget = str(c, "aTarget")
+  const bCallId = str(c, "bCallId")
+  const bFromTag = str(c, "bFromTag")
+  const aLocalSeq = num(c, "aLocalSeq")
+  const bLocalSeq = num(c, "bLocalSeq")
+  const bTimerA = num(c, "bTimerA")
+  const sent = num(c, "sent")
+  if (
+    phase === undefined ||
+    instance === undefined ||
+    !isInstanceId(instance) ||
+    random === undefined ||
+    local === undefined ||
+    target === undefined ||
+    aTag === undefined ||
+    aTarget === undefined ||
+    bCallId === undefined ||
+    bFromTag === undefined ||
+    aLocalSeq === undefined ||
+    bLocalSeq === undefined ||
+    bTimerA === undefined ||
+    sent === undefined
+  ) {
+    return "stored call: missing fields"
+  }
+  return {
+    owner,
+    aMeta,
+    call: {
+      phase,
+      id: { owner: { kind: "callControl", instance }, random, local, target },
+      aInvite,
+      aTag,
+      aTarget,
+      aLocalSeq,
+      aFinal,
+      bCallId,
+      bFromTag,
+      bInvite,
+      bRemoteTag: str(c, "bRemoteTag"),
+      bTarget: str(c, "bTarget"),
+      bLocalSeq,
+      bHeard: c.get("bHeard") === true,
+      bTimerA,
+      reinvite: undefined,
+      sent,
+    },
+  }
+}
