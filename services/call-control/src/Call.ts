@@ -35,6 +35,10 @@ export interface Call {
   readonly aTarget: string
   readonly aLocalSeq: number
   readonly aFinal: SipResponse | undefined
+  /** Whether A has ACKed the 2xx; until then the 2xx is retransmitted (RFC 3261 §13.3.1.4). */
+  readonly aAcked: boolean
+  /** The current interval of that retransmission. */
+  readonly aRetransmit: number
   readonly bCallId: string
   readonly bFromTag: string
   readonly bInvite: SipRequest
@@ -45,10 +49,19 @@ export interface Call {
   readonly bHeard: boolean
   /** The current Timer A interval of the B-leg INVITE (RFC 3261 §17.1.1.2). */
   readonly bTimerA: number
+  /** The suite's own BYE awaiting its final response, retransmitted over UDP with Timer E (§17.1.2.2). */
+  readonly bye: PendingBye | undefined
   /** A re-INVITE being relayed (RFC 3261 §14): received on one leg, sent on the other. */
   readonly reinvite: PendingReinvite | undefined
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
+}
+
+export interface PendingBye {
+  readonly side: "A" | "B"
+  readonly request: SipRequest
+  readonly interval: number
+  readonly elapsed: number
 }
 
 export interface PendingReinvite {
@@ -57,7 +70,7 @@ export interface PendingReinvite {
   readonly relayed: SipRequest
 }
 
-export type CallTimer = "A" | "B" | "C"
+export type CallTimer = "A" | "B" | "C" | "E" | "R"
 
 export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
@@ -75,6 +88,8 @@ export type CallAction =
 export const T1 = 500
 export const TIMER_B = 64 * T1
 export const TIMER_C = 181_000
+/** T2 caps the retransmission intervals (RFC 3261 §17.1.2.2, §13.3.1.4). */
+export const T2 = 4000
 
 export type Step = readonly [Call, ReadonlyArray<CallAction>]
 
@@ -125,6 +140,8 @@ export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
     aTarget: aInvite.contacts[0]?.uri ?? aInvite.uri,
     aLocalSeq: 0,
     aFinal: undefined,
+    aAcked: false,
+    aRetransmit: T1,
     bCallId,
     bFromTag,
     bInvite: aInvite,
@@ -133,6 +150,7 @@ export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
     bLocalSeq: 1,
     bHeard: false,
     bTimerA: T1,
+    bye: undefined,
     reinvite: undefined,
     sent: 0,
   }
@@ -364,11 +382,84 @@ const answerReinvite = (call: Call, pending: PendingReinvite, response: SipRespo
       ]
 }
 
+/** Sends the suite's BYE on one leg and starts its retransmission timer (non-INVITE client, §17.1.2.2). */
+const sendBye = (
+  call: Call,
+  side: "A" | "B",
+  bye: SipRequest,
+): readonly [Call, ReadonlyArray<CallAction>] => [
+  { ...call, bye: { side, request: bye, interval: T1, elapsed: 0 } },
+  [
+    side === "A" ? { _tag: "SendA", message: bye } : { _tag: "SendB", message: bye, to: target(call) },
+    { _tag: "StartTimer", timer: "E", delayMs: T1 },
+  ],
+]
+
+/**
+ * After the call ended, the shell keeps the actor a while (a transaction lifetime) so that
+ * retransmissions still get their answers: a repeated BYE its 200, a repeated 2xx its ACK, a repeated
+ * INVITE its final response.
+ */
+const afterEnd = (call: Call, event: CallEvent): Step => {
+  if (event._tag === "TimerFired") return [call, []]
+  const m = event.message
+  if (m.kind === "request") {
+    if (m.method === "BYE") {
+      const ok = createResponse(m, 200)
+      return [
+        call,
+        [
+          event._tag === "FromA"
+            ? { _tag: "SendA", message: ok }
+            : { _tag: "SendB", message: ok, to: target(call) },
+        ],
+      ]
+    }
+    if (
+      event._tag === "FromA" &&
+      m.method === "INVITE" &&
+      m.toTag === undefined &&
+      call.aFinal !== undefined
+    ) {
+      return [call, [{ _tag: "SendA", message: call.aFinal }]]
+    }
+    return [call, []]
+  }
+  if (
+    event._tag === "FromB" &&
+    m.cseq.method === "INVITE" &&
+    m.status >= 200 &&
+    m.status < 300 &&
+    m.cseq.seq === 1
+  ) {
+    return [call, [{ _tag: "SendB", message: ackToB(call, m), to: target(call) }]]
+  }
+  return [call, []]
+}
+
 const target = (call: Call): HostPort => hostPortOf(call.bTarget ?? "") ?? call.id.target
 
 export const stepCall = (call: Call, event: CallEvent): Step => {
+  if (call.phase === "Ended") return afterEnd(call, event)
   if (event._tag === "TimerFired") {
     switch (event.timer) {
+      case "E": {
+        const bye = call.bye
+        if (bye === undefined) return [call, []]
+        const elapsed = bye.elapsed + bye.interval
+        if (elapsed >= 64 * T1)
+          return [{ ...call, phase: "Ended", bye: undefined }, [{ _tag: "Ended", reason: "BYE unanswered" }]]
+        const interval = Math.min(bye.interval * 2, T2)
+        return [
+          { ...call, bye: { ...bye, interval, elapsed } },
+          [
+            bye.side === "A"
+              ? { _tag: "SendA", message: bye.request }
+              : { _tag: "SendB", message: bye.request, to: target(call) },
+            { _tag: "StartTimer", timer: "E", delayMs: interval },
+          ],
+        ]
+      }
       case "A": {
         if (call.bHeard || call.phase !== "Calling") return [call, []]
         const next = call.bTimerA * 2
@@ -377,6 +468,19 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
           [
             { _tag: "SendB", message: call.bInvite, to: call.id.target },
             { _tag: "StartTimer", timer: "A", delayMs: next },
+          ],
+        ]
+      }
+      case "R": {
+        // §13.3.1.4: the 2xx is retransmitted with T1 doubling up to T2 until the ACK, for 64*T1.
+        if (call.aAcked || call.aFinal === undefined || call.aFinal.status >= 300) return [call, []]
+        if (call.aRetransmit >= 64 * T1) return [call, []]
+        const next = Math.min(call.aRetransmit * 2, T2)
+        return [
+          { ...call, aRetransmit: call.aRetransmit + next },
+          [
+            { _tag: "SendA", message: call.aFinal },
+            { _tag: "StartTimer", timer: "R", delayMs: next },
           ],
         ]
       }
@@ -415,16 +519,13 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
           }
           const ack = ackToB(answered, m)
           const next = { ...answered, sent: answered.sent + 1 }
+          // A retransmission of the 2xx already handled: ACK it again, nothing more.
+          if (call.bTarget !== undefined) return [next, [{ _tag: "SendB", message: ack, to: target(next) }]]
           if (call.phase === "Ending" || call.phase === "Ended") {
             // RFC 3261 §9.1 note / the issue: a CANCEL that crossed a 200 ends in ACK + BYE on the B-leg.
             const [afterBye, bye] = requestToB(next, "BYE")
-            return [
-              afterBye,
-              [
-                { _tag: "SendB", message: ack, to: target(next) },
-                { _tag: "SendB", message: bye, to: target(next) },
-              ],
-            ]
+            const [withBye, byeActions] = sendBye(afterBye, "B", bye)
+            return [withBye, [{ _tag: "SendB", message: ack, to: target(next) }, ...byeActions]]
           }
           if (call.aFinal !== undefined) return [next, [{ _tag: "SendB", message: ack, to: target(next) }]] // 2xx retransmission
           const toA = relayToA(next, m)
@@ -433,6 +534,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
             [
               { _tag: "SendB", message: ack, to: target(next) },
               { _tag: "SendA", message: toA },
+              { _tag: "StartTimer", timer: "R", delayMs: T1 },
             ],
           ]
         }
@@ -465,14 +567,11 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     // Requests from the callee within the B-leg dialog.
     if (m.method === "BYE") {
       const ok = createResponse(m, 200)
+      // A retransmitted BYE while the call is already ending: only the 200 again (§17.2.2).
+      if (call.phase === "Ending") return [call, [{ _tag: "SendB", message: ok, to: target(call) }]]
       const [next, bye] = requestToA(call, "BYE")
-      return [
-        { ...next, phase: "Ending" },
-        [
-          { _tag: "SendB", message: ok, to: target(call) },
-          { _tag: "SendA", message: bye },
-        ],
-      ]
+      const [withBye, byeActions] = sendBye({ ...next, phase: "Ending" }, "A", bye)
+      return [withBye, [{ _tag: "SendB", message: ok, to: target(call) }, ...byeActions]]
     }
     if (m.method === "ACK") return [call, []]
     if (m.method === "INVITE") return relayReinvite(call, "B", m)
@@ -508,7 +607,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         return [call, call.aFinal === undefined ? [] : [{ _tag: "SendA", message: call.aFinal }]]
       return relayReinvite(call, "A", m)
     case "ACK":
-      return [call, []]
+      return call.aAcked ? [call, []] : [{ ...call, aAcked: true }, []]
     case "CANCEL": {
       // RFC 3261 §9.2: 200 to the CANCEL, 487 to the INVITE; CANCEL the B-leg INVITE with its branch (§9.1).
       const ok = createResponse(m, 200)
@@ -526,6 +625,9 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     }
     case "BYE": {
       const ok = createResponse(m, 200)
+      // A BYE shows the caller has the 2xx: its retransmission stops (RFC 3261 §13.3.1.4).
+      call = call.aAcked ? call : { ...call, aAcked: true }
+      if (call.phase === "Ending") return [call, [{ _tag: "SendA", message: ok }]]
       if (call.bRemoteTag === undefined || call.phase !== "Answered") {
         return [
           { ...call, phase: "Ended" },
@@ -536,13 +638,8 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         ]
       }
       const [next, bye] = requestToB(call, "BYE")
-      return [
-        { ...next, phase: "Ending" },
-        [
-          { _tag: "SendA", message: ok },
-          { _tag: "SendB", message: bye, to: target(call) },
-        ],
-      ]
+      const [withBye, byeActions] = sendBye({ ...next, phase: "Ending" }, "B", bye)
+      return [withBye, [{ _tag: "SendA", message: ok }, ...byeActions]]
     }
     default:
       return [

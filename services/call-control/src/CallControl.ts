@@ -49,7 +49,12 @@ interface Actor {
   /** Running timers of this call, by name; a timer is a fiber that sleeps and then posts an event. */
   readonly timers: Map<CallTimer, Fiber.Fiber<void>>
   call: Call
+  /** Set when the ended call's linger time is over: the actor stops and is forgotten. */
+  released: boolean
 }
+
+/** How long an ended call still answers retransmissions (RFC 3261 §17: 64*T1, a transaction's life). */
+const LINGER_MS = 32_000
 
 export interface CallControlStats {
   callsStarted: number
@@ -94,9 +99,13 @@ export const runCallControl = (
     const store = yield* openKv("calls").pipe(Effect.orDie)
     const owner = { kind: "callControl" as const, instance: config.instance }
     const actors = new Map<string, Actor>()
+    /** Calls whose claim is being written (an INVITE retransmitted meanwhile must not start a second). */
+    const claiming = new Set<string>()
     const byATag = new Map<string, Actor>()
     const byBCallId = new Map<string, Actor>()
     const byBTag = new Map<string, Actor>()
+    /** Calls not yet ended (lingering ended calls are not counted against the limit). */
+    let active = 0
     const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, callsTakenOver: 0, mailboxOverflows: 0 }
     const fork = Effect.runForkWith(yield* Effect.context<never>())
 
@@ -163,18 +172,30 @@ export const runCallControl = (
         case "Ended":
           return Effect.gen(function* () {
             stats.callsEnded++
+            active--
             for (const timer of actor.timers.values()) yield* Fiber.interrupt(timer)
             actor.timers.clear()
-            actors.delete(actor.key)
-            byATag.delete(actor.call.aTag)
-            byBCallId.delete(actor.call.bCallId)
-            byBTag.delete(actor.call.bFromTag)
             yield* claims
               .remove(claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag))
               .pipe(Effect.ignore)
             yield* forget(actor)
             yield* Effect.logInfo("call ended").pipe(
               Effect.annotateLogs({ callId: actor.call.aInvite.callId, reason: action.reason }),
+            )
+            // Linger, answering retransmissions, then forget the call.
+            fork(
+              Effect.sleep(LINGER_MS).pipe(
+                Effect.andThen(
+                  Effect.suspend(() => {
+                    actor.released = true
+                    actors.delete(actor.key)
+                    byATag.delete(actor.call.aTag)
+                    byBCallId.delete(actor.call.bCallId)
+                    byBTag.delete(actor.call.bFromTag)
+                    return Queue.offer(actor.mailbox, { _tag: "TimerFired", timer: "E" })
+                  }),
+                ),
+              ),
             )
           })
       }
@@ -207,7 +228,7 @@ export const runCallControl = (
 
     const runActor = (actor: Actor): Effect.Effect<void> =>
       Effect.gen(function* () {
-        while (actor.call.phase !== "Ended") {
+        while (!actor.released) {
           const event = yield* Queue.take(actor.mailbox)
           const before = actor.call
           const [next, actions] = stepCall(before, event)
@@ -241,6 +262,7 @@ export const runCallControl = (
         })
         const actor = yield* register(call, meta)
         stats.callsStarted++
+        active++
         for (const action of actions) yield* perform(actor, action)
         yield* index(actor)
         fork(runActor(actor))
@@ -249,7 +271,14 @@ export const runCallControl = (
     const register = (call: Call, meta: SipEnvelopeMeta) =>
       Effect.gen(function* () {
         const mailbox = yield* Queue.dropping<CallEvent>(MAILBOX)
-        const actor: Actor = { key: callKey(call.aInvite), aMeta: meta, mailbox, timers: new Map(), call }
+        const actor: Actor = {
+          key: callKey(call.aInvite),
+          aMeta: meta,
+          mailbox,
+          timers: new Map(),
+          call,
+          released: false,
+        }
         actors.set(actor.key, actor)
         byATag.set(call.aTag, actor)
         byBCallId.set(call.bCallId, actor)
@@ -302,6 +331,7 @@ export const runCallControl = (
         }
         const actor = yield* register({ ...stored.call, id: { ...stored.call.id, owner } }, stored.aMeta)
         stats.callsTakenOver++
+        active++
         yield* Effect.logInfo("call taken over").pipe(
           Effect.annotateLogs({ callId: stored.call.aInvite.callId, from: stored.owner }),
         )
@@ -358,14 +388,15 @@ export const runCallControl = (
         if (sip.kind !== "request") return
         const mine = () =>
           m.respond(encodeNewRequestReply({ v: 1, owner: config.instance })).pipe(Effect.ignore)
-        if (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(callKey(sip))) {
+        const key = callKey(sip)
+        if (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(key) && !claiming.has(key)) {
           // RFC 3261 §8.2 / §16.3: 483 at Max-Forwards 0, 416, 420, 415 ... before any B-leg exists.
           const invalid = validateRequest(sip, REQUEST_POLICY)
           if (invalid !== undefined) {
             yield* mine()
             return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)
           }
-          if (actors.size >= config.maxCalls) {
+          if (active >= config.maxCalls) {
             return yield* m
               .respond(
                 encodeNewRequestReply({
@@ -375,7 +406,9 @@ export const runCallControl = (
               )
               .pipe(Effect.ignore)
           }
-          // The create-only claim: whoever writes first owns the call (retransmissions, CANCEL).
+          // The create-only claim: whoever writes first owns the call (retransmissions, CANCEL). While it
+          // is in flight, copies of the same INVITE are retransmissions, not new calls.
+          claiming.add(key)
           const claimed = yield* claims
             .create(claimKey(sip.callId, sip.fromTag), new TextEncoder().encode(config.instance))
             .pipe(
@@ -384,9 +417,12 @@ export const runCallControl = (
               Effect.orDie,
             )
           if (!claimed) {
+            claiming.delete(key)
             const entry = yield* claims.get(claimKey(sip.callId, sip.fromTag)).pipe(Effect.orDie)
             const other = entry === undefined ? "" : new TextDecoder().decode(entry.value)
-            if (isInstanceId(other) && other !== config.instance) {
+            // Claimed by this instance already (a stale claim of an ended call): nothing to start twice.
+            if (other === config.instance) return yield* mine()
+            if (isInstanceId(other)) {
               yield* m.respond(encodeNewRequestReply({ v: 1, owner: other })).pipe(Effect.ignore)
               // Hand the message to the owner, who handles it as a retransmission.
               return yield* bus
@@ -398,7 +434,9 @@ export const runCallControl = (
             }
           }
           yield* mine()
-          return yield* startActor(sip, meta)
+          yield* startActor(sip, meta)
+          claiming.delete(key)
+          return
         }
         yield* mine()
         if (sip.method === "OPTIONS" && sip.toTag === undefined) {
@@ -447,5 +485,5 @@ export const runCallControl = (
         route: `${config.routeTarget.host}:${config.routeTarget.port}`,
       }),
     )
-    return { stats, activeCalls: () => actors.size }
+    return { stats, activeCalls: () => active }
   })

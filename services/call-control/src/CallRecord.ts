@@ -1,8 +1,8 @@
 /**
  * The stored form of a call (KV bucket `calls`), written by its owner when the call's dialogs change, so
  * that another instance can take the call over when the owner dies. Messages are kept as their wire
- * bytes (base64 in JSON); a pending re-INVITE is not kept (its transaction dies with the owner and the
- * peer retransmits or gives up). Pure encode/decode.
+ * bytes (base64 in JSON); a pending re-INVITE or BYE is not kept (its transaction dies with the owner
+ * and the peer retransmits or gives up). Pure encode/decode.
  */
 import { decodeSipEnvelopeMeta, EnvelopeError, isInstanceId, type SipEnvelopeMeta } from "@b2bua/contracts"
 import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
@@ -17,7 +17,7 @@ export interface StoredCall {
 const b64 = (m: SipRequest | SipResponse): string => serializeMessage(m).toString("base64")
 
 export const encodeCall = (owner: string, aMeta: SipEnvelopeMeta, call: Call): Uint8Array => {
-  const { aInvite, aFinal, bInvite, reinvite: _pending, ...rest } = call
+  const { aInvite, aFinal, bInvite, reinvite: _reinvite, bye: _bye, ...rest } = call
   return new TextEncoder().encode(
     JSON.stringify({
       v: 1,
@@ -163,6 +163,8 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       aTarget,
       aLocalSeq,
       aFinal,
+      aAcked: c.get("aAcked") === true,
+      aRetransmit: num(c, "aRetransmit") ?? 0,
       bCallId,
       bFromTag,
       bInvite,
@@ -172,6 +174,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bHeard: c.get("bHeard") === true,
       bTimerA,
       reinvite: undefined,
+      bye: undefined,
       sent,
     },
   }

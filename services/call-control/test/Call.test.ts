@@ -233,4 +233,50 @@ describe("Call (B2BUA core)", () => {
     expect([toA.status, toA.cseq.seq, toA.body.toString()]).toEqual([200, 2, "v=0\r\na=recvonly\r\n"])
     expect(c3.reinvite).toBeUndefined()
   })
+
+  it("§13.3.1.4 retransmits the 2xx to A until the ACK; §17.1.2.2 retransmits the suite's BYE until its 200", () => {
+    const [c0] = startCall(guideInvite(), id)
+    const [c1, a1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 200) })
+    expect(a1).toContainEqual({ _tag: "StartTimer", timer: "R", delayMs: 500 })
+    const [c2, r1] = stepCall(c1, { _tag: "TimerFired", timer: "R" })
+    expect((sentTo(r1, "SendA")[0] as SipResponse).status).toBe(200)
+    expect(r1).toContainEqual({ _tag: "StartTimer", timer: "R", delayMs: 1000 })
+    const ack = buildRequest({
+      method: "ACK",
+      uri: "sip:b2bua@192.0.2.10:5060",
+      headers: [
+        ["Via", "SIP/2.0/UDP 172.16.1.10:5060;branch=z9hG4bK-ack"],
+        ["From", "<sip:2142621000@Telcosipserver.com>;tag=18eb500690ed1-21"],
+        ["To", `<sip:2142622000@Telcosipserver.com>;tag=${c0.aTag}`],
+        ["Call-ID", "bb-500690ed-0-21@172.16.1.10"],
+        ["CSeq", "1 ACK"],
+      ],
+    })
+    const [c3] = stepCall(c2, { _tag: "FromA", message: ack })
+    expect(stepCall(c3, { _tag: "TimerFired", timer: "R" })[1]).toEqual([])
+    // The callee hangs up: the suite's BYE to A is retransmitted with Timer E until A answers it.
+    const calleeBye = parseMessageOrThrow(
+      Buffer.from(
+        `BYE sip:b2bua@192.0.2.10:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.20:5080;branch=z9hG4bK-cb\r\nFrom: <sip:callee@x>;tag=callee1\r\nTo: <sip:y@z>;tag=${c0.bFromTag}\r\nCall-ID: ${c0.bCallId}\r\nCSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    ) as SipRequest
+    const [c4, a4] = stepCall(c3, { _tag: "FromB", message: calleeBye })
+    const byeA = sentTo(a4, "SendA")[0] as SipRequest
+    expect(byeA.method).toBe("BYE")
+    expect(a4).toContainEqual({ _tag: "StartTimer", timer: "E", delayMs: 500 })
+    const [c5, e1] = stepCall(c4, { _tag: "TimerFired", timer: "E" })
+    expect(sentTo(e1, "SendA")[0]).toBe(byeA)
+    // The callee's BYE retransmitted meanwhile gets only its 200 again.
+    const [, again] = stepCall(c5, { _tag: "FromB", message: calleeBye })
+    expect(again.map((a) => a._tag)).toEqual(["SendB"])
+    const [c6, done] = stepCall(c5, {
+      _tag: "FromA",
+      message: parseMessageOrThrow(serializeMessage(createResponse(byeA, 200))) as SipResponse,
+    })
+    expect(c6.phase).toBe("Ended")
+    expect(done).toEqual([{ _tag: "Ended", reason: "BYE completed" }])
+    // Ended but lingering: a retransmitted BYE is still answered 200.
+    const [, late] = stepCall(c6, { _tag: "FromB", message: calleeBye })
+    expect((sentTo(late, "SendB")[0] as SipResponse).status).toBe(200)
+  })
 })
