@@ -3,46 +3,23 @@
  * callee. The reference guide's basic call — INVITE/100/180/200/ACK, then BYE/200 from the caller — goes
  * through the suite as two independent dialogs.
  */
-import { fileURLToPath } from "node:url"
-import {
-  createTestUserAgent,
-  freeSipPort,
-  freeUdpPort,
-  type NatsServerHandle,
-  runSipp,
-  type ServiceProcess,
-  startNatsServer,
-  startService,
-  startSippUas,
-} from "@b2bua/testkit"
+import { createTestUserAgent, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type RunningSuite, startSuite } from "./suite.js"
 
-let nats: NatsServerHandle
-let edge: ServiceProcess
-let callControl: ServiceProcess
+let suite: RunningSuite
 let sipPort = 0
 let calleePort = 0
+const callControlLogs = () => suite.callControls[0]!.logs()
 
 beforeAll(async () => {
-  nats = await startNatsServer()
-  sipPort = await freeSipPort()
-  calleePort = await freeUdpPort()
-  callControl = await startService({
-    main: fileURLToPath(new URL("../dist/main.js", import.meta.url)),
-    env: { NATS_URL: nats.url, B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`, B2BUA_CC_INSTANCE: "cce2e1" },
-    readyText: "call-control ready",
-  })
-  edge = await startService({
-    main: fileURLToPath(new URL("../../sip-edge/dist/main.js", import.meta.url)),
-    env: { NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort) },
-    readyText: "sip-edge listening",
-  })
+  suite = await startSuite()
+  sipPort = suite.sipPort
+  calleePort = suite.calleePort
 })
 
 afterAll(async () => {
-  await edge?.stop()
-  await callControl?.stop()
-  await nats?.stop()
+  await suite?.stop()
 })
 
 describe("basic call through the suite (SIPp caller → edge → call-control → SIPp callee)", () => {
@@ -60,7 +37,7 @@ describe("basic call through the suite (SIPp caller → edge → call-control �
     expect(caller.failedCalls).toBe(0)
     expect(caller.successfulCalls).toBe(5)
     expect(answered.successfulCalls).toBe(5)
-    expect(callControl.logs()).toContain("call ended")
+    expect(callControlLogs()).toContain("call ended")
   })
 })
 

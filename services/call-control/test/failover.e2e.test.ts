@@ -3,54 +3,22 @@
  * calls is SIGKILLed; the callers' BYEs for those calls reach the other instance through the edge's
  * takeover path, which restores each call from KV and ends it on both legs.
  */
-import { fileURLToPath } from "node:url"
-import {
-  freeSipPort,
-  freeUdpPort,
-  type NatsServerHandle,
-  type ServiceProcess,
-  startNatsServer,
-  startService,
-  startSipp,
-  startSippUas,
-} from "@b2bua/testkit"
+import { startSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, describe, expect, it } from "vitest"
+import { type RunningSuite, startSuite } from "./suite.js"
 
-const ccMain = fileURLToPath(new URL("../dist/main.js", import.meta.url))
-const edgeMain = fileURLToPath(new URL("../../sip-edge/dist/main.js", import.meta.url))
-
-let nats: NatsServerHandle | undefined
-const services: ServiceProcess[] = []
+let suite: RunningSuite | undefined
 
 afterAll(async () => {
-  for (const s of services) await s.stop()
-  await nats?.stop()
+  await suite?.stop()
 })
 
 describe("failover", () => {
   it("BYEs for the calls of a SIGKILLed instance complete on both legs through the other instance", async () => {
-    nats = await startNatsServer()
-    const sipPort = await freeSipPort()
-    const calleePort = await freeUdpPort()
-    const cc = async (instance: string) =>
-      startService({
-        main: ccMain,
-        env: {
-          NATS_URL: nats!.url,
-          B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`,
-          B2BUA_CC_INSTANCE: instance,
-        },
-        readyText: "call-control ready",
-      })
-    const [first, second] = [await cc("ccone"), await cc("cctwo")]
-    services.push(first, second)
-    services.push(
-      await startService({
-        main: edgeMain,
-        env: { NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort), B2BUA_CC_TIMEOUT_MS: "1000" },
-        readyText: "sip-edge listening",
-      }),
-    )
+    suite = await startSuite({ instances: ["ccone", "cctwo"] })
+    const { sipPort, calleePort } = suite
+    const first = suite.callControls[0]!
+    const second = suite.callControls[1]!
     const callee = await startSippUas({ localPort: calleePort, calls: 6, timeoutSeconds: 40 })
     // Six calls that stay up 5 s each; both instances take some of them (queue group).
     const caller = await startSipp({

@@ -11,14 +11,7 @@ const write = (name: string, xml: string): string => {
   return path
 }
 
-/** A caller that expects its INVITE to be refused with `status`, and ACKs it. */
-export const uacExpect = (status: number): string =>
-  write(
-    `uac-expect-${status}.xml`,
-    `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uac-expect-${status}">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+const INVITE_WITH_SDP = `INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>
@@ -36,19 +29,31 @@ c=IN IP4 [media_ip]
 t=0 0
 m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="${status}"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+`
+
+/** The ACK a SIPp caller sends for the final response it received (the suite's To-tag). */
+const ACK_FOR_FINAL = (via: string) => `ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${via}
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
 CSeq: 1 ACK
 Max-Forwards: 70
 Content-Length: 0
-]]></send>
+`
+
+/** A caller that expects its INVITE to be refused with `status`, and ACKs it. */
+export const uacExpect = (status: number): string =>
+  write(
+    `uac-expect-${status}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-expect-${status}">
+  <send retrans="500"><![CDATA[
+${INVITE_WITH_SDP}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="${status}"/>
+  <send><![CDATA[
+${ACK_FOR_FINAL("Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]")}]]></send>
 </scenario>
 `,
   )
@@ -74,26 +79,6 @@ Content-Length: 0
 `,
   )
 
-const INVITE_WITH_SDP = `INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP4 [local_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-`
-
 /** A caller that hangs up while it rings: CANCEL, then expects 200 for the CANCEL and 487 for the INVITE. */
 export const uacCancel = (): string =>
   write(
@@ -117,15 +102,7 @@ Content-Length: 0
   <recv response="200"/>
   <recv response="487"/>
   <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
+${ACK_FOR_FINAL("[last_Via:]")}]]></send>
 </scenario>
 `,
   )
@@ -229,15 +206,7 @@ ${INVITE_WITH_SDP}]]></send>
   <recv response="100" optional="true"/>
   <recv response="200"/>
   <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
+${ACK_FOR_FINAL("Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]")}]]></send>
   <recv request="BYE"/>
   <send><![CDATA[
 SIP/2.0 200 OK

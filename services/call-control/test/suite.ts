@@ -1,0 +1,67 @@
+/** The suite as processes for end-to-end tests: nats-server, call-control instance(s), the sip-edge. */
+import { fileURLToPath } from "node:url"
+import {
+  freeSipPort,
+  freeUdpPort,
+  type NatsServerHandle,
+  type ServiceProcess,
+  startNatsServer,
+  startService,
+} from "@b2bua/testkit"
+
+const ccMain = fileURLToPath(new URL("../dist/main.js", import.meta.url))
+const edgeMain = fileURLToPath(new URL("../../sip-edge/dist/main.js", import.meta.url))
+
+export interface RunningSuite {
+  readonly nats: NatsServerHandle
+  /** The edge's SIP port (UDP and TCP) on 127.0.0.1. */
+  readonly sipPort: number
+  /** Where the default route sends calls: start the test callee here. */
+  readonly calleePort: number
+  readonly callControls: ReadonlyArray<ServiceProcess>
+  readonly edge: ServiceProcess
+  readonly stop: () => Promise<void>
+}
+
+export const startSuite = async (
+  options: {
+    readonly instances?: ReadonlyArray<string>
+    readonly ccEnv?: Readonly<Record<string, string>>
+  } = {},
+): Promise<RunningSuite> => {
+  const nats = await startNatsServer()
+  const sipPort = await freeSipPort()
+  const calleePort = await freeUdpPort()
+  const callControls: ServiceProcess[] = []
+  for (const instance of options.instances ?? ["cce2e"]) {
+    callControls.push(
+      await startService({
+        main: ccMain,
+        env: {
+          NATS_URL: nats.url,
+          B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`,
+          B2BUA_CC_INSTANCE: instance,
+          ...options.ccEnv,
+        },
+        readyText: "call-control ready",
+      }),
+    )
+  }
+  const edge = await startService({
+    main: edgeMain,
+    env: { NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort), B2BUA_CC_TIMEOUT_MS: "1000" },
+    readyText: "sip-edge listening",
+  })
+  return {
+    nats,
+    sipPort,
+    calleePort,
+    callControls,
+    edge,
+    stop: async () => {
+      await edge.stop()
+      for (const cc of callControls) await cc.stop()
+      await nats.stop()
+    },
+  }
+}
