@@ -150,8 +150,8 @@ const fns: ReadonlyArray<(buf: Buffer) => unknown> = [
 const child = process.argv.indexOf("--measure")
 if (child >= 0) {
   const fn = fns[Number(process.argv[child + 1])]!
-  measure(fn, 0.3) // warm-up: let the JIT settle
-  process.stdout.write(JSON.stringify(measure(fn, 0.6)))
+  measure(fn, 1.0) // warm-up: let the JIT optimise every path
+  process.stdout.write(JSON.stringify(measure(fn, 0.8)))
 } else {
   const samples: number[][] = fns.map(() => [])
   for (let r = 0; r < ROUNDS; r++) {
@@ -183,6 +183,6 @@ if (child >= 0) {
     )
   }
   console.log(
-    `\n(${ROUNDS} rounds, each figure the median of fresh-process runs of 0.6 s after 0.3 s of warm-up)`,
+    `\n(${ROUNDS} rounds, each figure the median of fresh-process runs of 0.8 s after 1 s of warm-up)`,
   )
 }

@@ -47,7 +47,7 @@ const SEEN_LIMIT = 512
  * The spellings nearly every message uses, matched without hashing: the parser meets them for almost
  * every field, so this switch is on its hot path. Anything else goes through the cache.
  */
-const commonKey = (name: string): string | undefined => {
+export const commonKey = (name: string): string | undefined => {
   switch (name.length) {
     case 1:
       return COMPACT[name] ?? COMPACT[name.toLowerCase()]

@@ -7,7 +7,7 @@
  */
 import { isToken, isWsp, parseUnsigned } from "../grammar/Scanner.js"
 import { HeaderField } from "./HeaderField.js"
-import { headerKey } from "./HeaderNames.js"
+import { commonKey, headerKey } from "./HeaderNames.js"
 import { completeHot, decodeHotField, emptyAccumulator } from "./HotHeaders.js"
 import { URI_FORBIDDEN } from "./NameAddr.js"
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from "./ParseLimits.js"
@@ -100,8 +100,10 @@ const parseOrThrow = (buf: Buffer, limits: ParseLimits, mode: "datagram" | "stre
     while (a < b && isWsp(head.charCodeAt(a))) a++
     while (b > a && isWsp(head.charCodeAt(b - 1))) b--
     const value = folded ? unfold(head.slice(a, b)) : head.slice(a, b)
-    const key = headerKey(name)
-    if (!decodeHotField(acc, key, value) && !isToken(name)) {
+    // A name spelled as a well-known header is a token already; others are checked.
+    const known = commonKey(name)
+    const key = known ?? headerKey(name)
+    if (!decodeHotField(acc, key, value) && known === undefined && !isToken(name)) {
       throw new SipParseError("BadHeader", "Header field name is not a token")
     }
     fields.push(new HeaderField(name, key, value, head, pos, lineEnd))
