@@ -84,7 +84,7 @@ export const validateRequest = (
   if (!policy.allowedMethods.includes(request.method)) {
     return KNOWN_METHODS.has(request.method)
       ? fail(405, `Method ${request.method} not allowed`, [["Allow", policy.allowedMethods.join(", ")]])
-      : fail(501, `Method ${request.method} not implemented`, [["Allow", policy.allowedMethods.join(", ")]])
+      : fail(501, `Unknown method ${request.method}`, [["Allow", policy.allowedMethods.join(", ")]])
   }
 
   // §16.3 step 3: Max-Forwards 0 is answered 483 by an element that would forward the request (OPTIONS
