@@ -7,7 +7,9 @@ let failed = 0
 try {
   const report = JSON.parse(readFileSync(file, "utf8"))
   passed = report.numPassedTests ?? 0
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0)
+  // A failing test also fails its describe blocks and file; count tests, or the suites (files that failed
+  // to load) when no test failed.
+  failed = report.numFailedTests || report.numFailedTestSuites || 0
   const skipped = report.numPendingTests ?? 0
   console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`)
 } catch {

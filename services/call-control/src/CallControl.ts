@@ -263,6 +263,9 @@ export const runCallControl = (
         const actor = yield* register(call, meta)
         stats.callsStarted++
         active++
+        yield* Effect.logInfo("call started").pipe(
+          Effect.annotateLogs({ callId: invite.callId, bCallId: call.bCallId }),
+        )
         for (const action of actions) yield* perform(actor, action)
         yield* index(actor)
         fork(runActor(actor))
