@@ -2,5 +2,6 @@
 export * from "./Identifiers.js"
 export * from "./Ids.js"
 export * from "./NewRequestReply.js"
+export * from "./Relay.js"
 export * from "./SipEnvelope.js"
 export * from "./Subjects.js"
