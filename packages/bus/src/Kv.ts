@@ -26,6 +26,10 @@ export interface KvStore {
     revision: number,
   ) => Effect.Effect<number, KvConflict | BusError>
   readonly remove: (key: string) => Effect.Effect<void, BusError>
+  /** Every live key (optionally those matching a NATS subject filter such as `call.>`). */
+  readonly keys: (filter?: string) => Effect.Effect<ReadonlyArray<string>, BusError>
+  /** Every live entry: keys, then one read each (for small buckets such as configuration). */
+  readonly entries: (filter?: string) => Effect.Effect<ReadonlyArray<KvEntry>, BusError>
 }
 
 /** JetStream answers a lost create-only or compare-and-set write with "wrong last sequence". */
@@ -33,44 +37,61 @@ const isConflict = (cause: unknown): boolean =>
   cause instanceof Error &&
   /wrong last sequence|key exists/i.test(`${cause.message} ${String(cause.cause ?? "")}`)
 
-const fromKv = (bucket: string, kv: KV): KvStore => ({
-  bucket,
-  get: (key) =>
-    Effect.tryPromise({
-      try: () => kv.get(key),
-      catch: (cause) => new BusError({ operation: `kv get ${bucket}/${key}`, cause }),
-    }).pipe(
-      Effect.map((e) =>
-        e === null || e.operation !== "PUT" ? undefined : { key, value: e.value, revision: e.revision },
+const fromKv = (bucket: string, kv: KV): KvStore => {
+  const store: KvStore = {
+    bucket,
+    get: (key) =>
+      Effect.tryPromise({
+        try: () => kv.get(key),
+        catch: (cause) => new BusError({ operation: `kv get ${bucket}/${key}`, cause }),
+      }).pipe(
+        Effect.map((e) =>
+          e === null || e.operation !== "PUT" ? undefined : { key, value: e.value, revision: e.revision },
+        ),
       ),
-    ),
-  put: (key, value) =>
-    Effect.tryPromise({
-      try: () => kv.put(key, value),
-      catch: (cause) => new BusError({ operation: `kv put ${bucket}/${key}`, cause }),
-    }),
-  create: (key, value) =>
-    Effect.tryPromise({
-      try: () => kv.create(key, value),
-      catch: (cause) =>
-        isConflict(cause)
-          ? new KvConflict({ bucket, key })
-          : new BusError({ operation: `kv create ${bucket}/${key}`, cause }),
-    }),
-  update: (key, value, revision) =>
-    Effect.tryPromise({
-      try: () => kv.update(key, value, revision),
-      catch: (cause) =>
-        isConflict(cause)
-          ? new KvConflict({ bucket, key })
-          : new BusError({ operation: `kv update ${bucket}/${key}`, cause }),
-    }),
-  remove: (key) =>
-    Effect.tryPromise({
-      try: () => kv.delete(key),
-      catch: (cause) => new BusError({ operation: `kv delete ${bucket}/${key}`, cause }),
-    }),
-})
+    put: (key, value) =>
+      Effect.tryPromise({
+        try: () => kv.put(key, value),
+        catch: (cause) => new BusError({ operation: `kv put ${bucket}/${key}`, cause }),
+      }),
+    create: (key, value) =>
+      Effect.tryPromise({
+        try: () => kv.create(key, value),
+        catch: (cause) =>
+          isConflict(cause)
+            ? new KvConflict({ bucket, key })
+            : new BusError({ operation: `kv create ${bucket}/${key}`, cause }),
+      }),
+    update: (key, value, revision) =>
+      Effect.tryPromise({
+        try: () => kv.update(key, value, revision),
+        catch: (cause) =>
+          isConflict(cause)
+            ? new KvConflict({ bucket, key })
+            : new BusError({ operation: `kv update ${bucket}/${key}`, cause }),
+      }),
+    remove: (key) =>
+      Effect.tryPromise({
+        try: () => kv.delete(key),
+        catch: (cause) => new BusError({ operation: `kv delete ${bucket}/${key}`, cause }),
+      }),
+    keys: (filter) =>
+      Effect.tryPromise({
+        try: async () => {
+          const found: Array<string> = []
+          for await (const key of await kv.keys(filter ?? ">")) found.push(key)
+          return found.sort()
+        },
+        catch: (cause) => new BusError({ operation: `kv keys ${bucket}`, cause }),
+      }),
+    entries: (filter) =>
+      store.keys(filter).pipe(
+        Effect.flatMap((keys) => Effect.forEach(keys, (key) => store.get(key))),
+        Effect.map((entries) => entries.filter((e): e is KvEntry => e !== undefined)),
+      ),
+  }
+  return store
+}
 
 /** Opens a bucket, creating it (file storage, one history entry per key) when absent. */
 export const openKv = (bucket: string): Effect.Effect<KvStore, BusError, Bus> =>
