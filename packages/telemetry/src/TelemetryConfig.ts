@@ -1,0 +1,75 @@
+/**
+ * What a service's telemetry is configured with, and how it is read from the environment. Pure: the
+ * runtime hands it `process.env`; nothing else in the package reads the environment.
+ *
+ *   B2BUA_OTEL_EXPORTER          none (default) | otlp | memory (tests: spans kept in the process)
+ *   OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP base URL (default http://127.0.0.1:4318; traces go to /v1/traces)
+ *   B2BUA_METRICS_PORT           Prometheus endpoint port; 0 or unset = no endpoint
+ *   B2BUA_METRICS_HOST           address the endpoint binds (default 0.0.0.0, so Prometheus can scrape it)
+ */
+import { Data } from "effect"
+
+export type TraceExporterKind = "none" | "otlp" | "memory"
+
+export interface TelemetryConfig {
+  readonly service: string
+  readonly instance: string
+  readonly exporter: TraceExporterKind
+  /** OTLP/HTTP base URL; the trace exporter posts to `${otlpEndpoint}/v1/traces`. */
+  readonly otlpEndpoint: string
+  /** Prometheus endpoint; undefined when metrics are not served. */
+  readonly metrics?: { readonly host: string; readonly port: number } | undefined
+}
+
+export class TelemetryConfigError extends Data.TaggedError("TelemetryConfigError")<{
+  readonly key: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `configuration ${this.key}: ${this.reason}`
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const DEFAULT_OTLP_ENDPOINT = "http://127.0.0.1:4318"
+
+/** Reads the telemetry settings; throws `TelemetryConfigError` naming the variable when one is wrong. */
+export const loadTelemetryConfig = (
+  env: Env,
+  identity: { readonly service: string; readonly instance: string },
+): TelemetryConfig => {
+  const exporterText = env.B2BUA_OTEL_EXPORTER ?? "none"
+  if (exporterText !== "none" && exporterText !== "otlp" && exporterText !== "memory") {
+    throw new TelemetryConfigError({
+      key: "B2BUA_OTEL_EXPORTER",
+      reason: `expected none, otlp or memory, got "${exporterText}"`,
+    })
+  }
+  const endpoint = (env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, "")
+  if (!/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    throw new TelemetryConfigError({
+      key: "OTEL_EXPORTER_OTLP_ENDPOINT",
+      reason: `expected an http(s) URL like "http://collector:4318", got "${endpoint}"`,
+    })
+  }
+  const portText = env.B2BUA_METRICS_PORT ?? ""
+  if (portText !== "" && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) {
+    throw new TelemetryConfigError({
+      key: "B2BUA_METRICS_PORT",
+      reason: `expected a port from 0 (off) to 65535, got "${portText}"`,
+    })
+  }
+  const port = portText === "" ? 0 : Number(portText)
+  const host = env.B2BUA_METRICS_HOST ?? "0.0.0.0"
+  if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+|[A-Za-z0-9.-]+)$/.test(host)) {
+    throw new TelemetryConfigError({ key: "B2BUA_METRICS_HOST", reason: `not an address: "${host}"` })
+  }
+  return {
+    service: identity.service,
+    instance: identity.instance,
+    exporter: exporterText,
+    otlpEndpoint: endpoint,
+    metrics: port === 0 ? undefined : { host: host.replace(/^\[(.*)\]$/, "$1"), port },
+  }
+}

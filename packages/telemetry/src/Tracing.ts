@@ -1,0 +1,70 @@
+/**
+ * Traces: an OpenTelemetry tracer provider for the configured exporter, and the Effect tracer that turns
+ * every Effect span (`Effect.withSpan`, `Effect.fn`) into an OpenTelemetry span through
+ * `@effect/opentelemetry`'s OtelTracer.
+ *
+ * The bridge's span implementation is used as it is; its per-instruction hook that mirrors the current
+ * span into OpenTelemetry's own context is left out: it exists for OpenTelemetry instrumentation of
+ * third-party libraries (none runs here) and allocates two context objects on every Effect instruction
+ * executed inside a span, which the SIP path would pay for on each message.
+ */
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import type { Tracer as OtelApiTracer } from "@opentelemetry/api"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import type { Resource } from "@opentelemetry/resources"
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base"
+import { Effect, Tracer } from "effect"
+import type { TelemetryConfig } from "./TelemetryConfig.js"
+
+export interface TracingHandle {
+  /** The Effect tracer to install; undefined keeps Effect's own (ids for propagation, nothing exported). */
+  readonly tracer: Tracer.Tracer | undefined
+  readonly finishedSpans: () => ReadonlyArray<ReadableSpan>
+  readonly resetSpans: () => void
+  readonly flush: () => Promise<void>
+  readonly shutdown: () => Promise<void>
+}
+
+/**
+ * Bounds of the OTLP batch queue: beyond `maxQueueSize` spans are dropped (never an unbounded buffer
+ * when the collector is down); a batch leaves every second or at 512 spans.
+ */
+const OTLP_BATCH = { maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }
+
+/** Wraps an OpenTelemetry tracer as an Effect tracer (span creation only; see the module comment). */
+export const effectTracerFor = (otel: OtelApiTracer): Tracer.Tracer => {
+  const bridged = Effect.runSync(OtelTracer.make.pipe(Effect.provideService(OtelTracer.OtelTracer, otel)))
+  return Tracer.make({ span: (options) => bridged.span(options) })
+}
+
+export const makeTracing = (config: TelemetryConfig, resource: Resource): TracingHandle => {
+  if (config.exporter === "none") {
+    return {
+      tracer: undefined,
+      finishedSpans: () => [],
+      resetSpans: () => {},
+      flush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    }
+  }
+  const memory = config.exporter === "memory" ? new InMemorySpanExporter() : undefined
+  const processor: SpanProcessor =
+    memory !== undefined
+      ? new SimpleSpanProcessor(memory)
+      : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint}/v1/traces` }), OTLP_BATCH)
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] })
+  return {
+    tracer: effectTracerFor(provider.getTracer("@b2bua/telemetry")),
+    finishedSpans: () => memory?.getFinishedSpans() ?? [],
+    resetSpans: () => memory?.reset(),
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  }
+}
