@@ -1,5 +1,15 @@
 /** @b2bua/sdp — SDP (RFC 8866) and offer/answer (RFC 3264). Pure: no sockets, timers or services. */
+
+export * from "./Anchor.js"
 export * from "./Attribute.js"
+export * from "./Codec.js"
+export * from "./CodecPolicy.js"
+export * from "./Hold.js"
+export * from "./MediaEdits.js"
+export * from "./NegotiationFailure.js"
+export * from "./OfferAnswer.js"
+export * from "./Origin.js"
+export * from "./PayloadTypes.js"
 export * from "./parseSdp.js"
 export * from "./SdpParseError.js"
 export * from "./SessionDescription.js"
