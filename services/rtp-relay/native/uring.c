@@ -1,0 +1,258 @@
+/*
+ * io_uring backend. Every leg socket has one multishot recvmsg that draws buffers from a single
+ * provided-buffer ring; a received packet is sent from the buffer it arrived in (no copy) and the
+ * buffer returns to the ring when the send completes. All sends and re-arms of a loop iteration go to
+ * the kernel in the same io_uring_enter that waits for the next completions: one syscall per batch.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+#define NBUFS 8192 /* power of two */
+#define BUFSZ 2048 /* recvmsg_out + name + payload; larger datagrams are truncated and dropped */
+#define BGID 0
+#define SQ_ENTRIES 4096
+#define CQ_ENTRIES 32768
+
+struct send_slot {
+  struct msghdr mh;
+  struct iovec iov;
+  relay_addr dst;
+};
+
+struct uring_be {
+  struct io_uring ring;
+  struct io_uring_buf_ring *br;
+  size_t br_size;
+  uint8_t *bufs;
+  struct send_slot *slots; /* one per buffer: a buffer is in at most one send */
+  struct msghdr recv_mh;   /* template for multishot recvmsg: name length only */
+  uint64_t wake_buf;
+  unsigned recycled;       /* buffers added to the ring since the last advance */
+  uint32_t *rearm;         /* slots × 2 + kind whose multishot ended and must be re-armed */
+  uint32_t nrearm;
+  uint32_t rearm_cap;
+};
+
+static struct io_uring_sqe *sqe_get(struct uring_be *b) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+  if (sqe) return sqe;
+  /* Submission queue full: hand what is queued to the kernel and continue. */
+  io_uring_submit(&b->ring);
+  return io_uring_get_sqe(&b->ring);
+}
+
+static void recycle(struct uring_be *b, unsigned bid) {
+  io_uring_buf_ring_add(b->br, b->bufs + (size_t)bid * BUFSZ, BUFSZ, (unsigned short)bid,
+                        io_uring_buf_ring_mask(NBUFS), (int)b->recycled);
+  b->recycled++;
+}
+
+static void arm_recv(struct engine *e, struct uring_be *b, uint32_t slot, uint32_t kind) {
+  struct leg *l = &e->legs[slot];
+  struct io_uring_sqe *sqe = sqe_get(b);
+  if (!sqe) return;
+  io_uring_prep_recvmsg_multishot(sqe, kind == UD_RTP ? l->fd_rtp : l->fd_rtcp, &b->recv_mh, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = BGID;
+  io_uring_sqe_set_data64(sqe, ud_make(kind, slot, l->gen));
+}
+
+static void arm_wake(struct engine *e, struct uring_be *b) {
+  struct io_uring_sqe *sqe = sqe_get(b);
+  if (!sqe) return;
+  io_uring_prep_read(sqe, e->wake_fd, &b->wake_buf, sizeof b->wake_buf, 0);
+  io_uring_sqe_set_data64(sqe, ud_make(UD_CTL, 0, 0));
+}
+
+static void on_add(struct engine *e, uint32_t slot) {
+  struct uring_be *b = e->be;
+  arm_recv(e, b, slot, UD_RTP);
+  arm_recv(e, b, slot, UD_RTCP);
+}
+
+static void on_del(struct engine *e, uint32_t slot, int fd_rtp, int fd_rtcp) {
+  struct uring_be *b = e->be;
+  uint32_t old_gen = e->legs[slot].gen - 1;
+  for (uint32_t kind = UD_RTP; kind <= UD_RTCP; kind++) {
+    struct io_uring_sqe *sqe = sqe_get(b);
+    if (!sqe) continue;
+    io_uring_prep_cancel64(sqe, ud_make(kind, slot, old_gen), 0);
+    /* The cancel's own completion names no slot: kind CTL with slot 1 is ignored. */
+    io_uring_sqe_set_data64(sqe, ud_make(UD_CTL, 1, 0));
+  }
+  /* The pending requests hold their own file references until cancelled; the descriptors can go now. */
+  close(fd_rtp);
+  close(fd_rtcp);
+}
+
+int uring_init(struct engine *e) {
+  struct uring_be *b = calloc(1, sizeof *b);
+  if (!b) return -ENOMEM;
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  p.cq_entries = CQ_ENTRIES;
+  int rc = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
+  if (rc == -EINVAL) {
+    /* Kernels before 6.1 lack DEFER_TASKRUN: cooperative task running is the next best. */
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
+    p.cq_entries = CQ_ENTRIES;
+    rc = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
+  }
+  if (rc < 0) {
+    free(b);
+    return rc;
+  }
+  b->br_size = NBUFS * sizeof(struct io_uring_buf);
+  void *mem = mmap(NULL, b->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  b->bufs = malloc((size_t)NBUFS * BUFSZ);
+  b->slots = calloc(NBUFS, sizeof *b->slots);
+  b->rearm_cap = e->max_legs * 2;
+  b->rearm = calloc(b->rearm_cap, sizeof *b->rearm);
+  if (mem == MAP_FAILED || !b->bufs || !b->slots || !b->rearm) {
+    io_uring_queue_exit(&b->ring);
+    free(b->bufs);
+    free(b->slots);
+    free(b->rearm);
+    free(b);
+    return -ENOMEM;
+  }
+  b->br = mem;
+  io_uring_buf_ring_init(b->br);
+  struct io_uring_buf_reg reg;
+  memset(&reg, 0, sizeof reg);
+  reg.ring_addr = (unsigned long)b->br;
+  reg.ring_entries = NBUFS;
+  reg.bgid = BGID;
+  rc = io_uring_register_buf_ring(&b->ring, &reg, 0);
+  if (rc < 0) {
+    /* Provided-buffer rings need Linux 5.19; fall back to epoll below that. */
+    munmap(mem, b->br_size);
+    io_uring_queue_exit(&b->ring);
+    free(b->bufs);
+    free(b->slots);
+    free(b->rearm);
+    free(b);
+    return rc;
+  }
+  for (unsigned i = 0; i < NBUFS; i++) {
+    io_uring_buf_ring_add(b->br, b->bufs + (size_t)i * BUFSZ, BUFSZ, (unsigned short)i,
+                          io_uring_buf_ring_mask(NBUFS), (int)i);
+  }
+  io_uring_buf_ring_advance(b->br, NBUFS);
+  for (unsigned i = 0; i < NBUFS; i++) {
+    struct send_slot *s = &b->slots[i];
+    s->mh.msg_iov = &s->iov;
+    s->mh.msg_iovlen = 1;
+    s->mh.msg_name = &s->dst;
+  }
+  b->recv_mh.msg_namelen = sizeof(struct sockaddr_in6);
+  e->be = b;
+  return 0;
+}
+
+void uring_free(struct engine *e) {
+  struct uring_be *b = e->be;
+  if (!b) return;
+  io_uring_queue_exit(&b->ring);
+  munmap(b->br, b->br_size);
+  free(b->bufs);
+  free(b->slots);
+  free(b->rearm);
+  free(b);
+  e->be = NULL;
+}
+
+void uring_run(struct engine *e) {
+  struct uring_be *b = e->be;
+  arm_wake(e, b);
+  while (e->running) {
+    io_uring_submit_and_wait(&b->ring, 1);
+    e->enters++;
+    e->loops++;
+    /* Commands first: no send queued below may name a descriptor closed by a command. */
+    engine_apply_commands(e, on_add, on_del);
+    uint64_t now = relay_now_ns();
+    struct io_uring_cqe *cqe;
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(&b->ring, head, cqe) {
+      seen++;
+      uint64_t ud = io_uring_cqe_get_data64(cqe);
+      uint32_t kind = ud_kind(ud);
+      if (kind == UD_SEND) {
+        if (cqe->res < 0) e->send_errors++;
+        recycle(b, ud_slot(ud));
+        continue;
+      }
+      if (kind == UD_CTL) {
+        if (ud_slot(ud) == 0) arm_wake(e, b);
+        continue;
+      }
+      uint32_t slot = ud_slot(ud);
+      struct leg *l = slot < e->max_legs ? &e->legs[slot] : NULL;
+      int alive = l && l->state == LEG_ACTIVE && (l->gen & 0x3fffffffu) == ud_gen(ud);
+      int has_buf = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
+      unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+      if (!(cqe->flags & IORING_CQE_F_MORE) && alive && b->nrearm < b->rearm_cap) {
+        b->rearm[b->nrearm++] = slot * 2 + kind;
+      }
+      if (cqe->res < 0) {
+        if (cqe->res != -ENOBUFS && cqe->res != -ECANCELED) e->recv_errors++;
+        if (has_buf) recycle(b, bid);
+        continue;
+      }
+      if (!has_buf) continue;
+      if (!alive) {
+        recycle(b, bid);
+        continue;
+      }
+      uint8_t *buf = b->bufs + (size_t)bid * BUFSZ;
+      struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, cqe->res, &b->recv_mh);
+      if (!o || (o->flags & MSG_TRUNC)) {
+        l->st.dropped++;
+        recycle(b, bid);
+        continue;
+      }
+      uint8_t *payload = io_uring_recvmsg_payload(o, &b->recv_mh);
+      uint32_t plen = io_uring_recvmsg_payload_length(o, cqe->res, &b->recv_mh);
+      const relay_addr *src = io_uring_recvmsg_name(o);
+      struct fwd_out out;
+      if (!relay_handle(e, l, kind == UD_RTCP, src, payload, plen, now, &out)) {
+        recycle(b, bid);
+        continue;
+      }
+      struct send_slot *s = &b->slots[bid];
+      s->iov.iov_base = payload;
+      s->iov.iov_len = plen;
+      memcpy(&s->dst, out.dst, out.dst_len);
+      s->mh.msg_namelen = out.dst_len;
+      struct io_uring_sqe *sqe = sqe_get(b);
+      if (!sqe) {
+        l->st.dropped++;
+        recycle(b, bid);
+        continue;
+      }
+      io_uring_prep_sendmsg(sqe, out.fd, &s->mh, 0);
+      io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, bid, 0));
+    }
+    io_uring_cq_advance(&b->ring, seen);
+    if (b->recycled) {
+      io_uring_buf_ring_advance(b->br, b->recycled);
+      b->recycled = 0;
+    }
+    /* Multishot receives that ended (buffers ran out, or an error) start again now that buffers are back. */
+    for (uint32_t i = 0; i < b->nrearm; i++) {
+      uint32_t slot = b->rearm[i] / 2;
+      if (e->legs[slot].state == LEG_ACTIVE) arm_recv(e, b, slot, b->rearm[i] % 2);
+    }
+    b->nrearm = 0;
+  }
+}
