@@ -2,6 +2,11 @@
  * NATS as an Effect service. The live layer connects (reconnecting forever: a restarted nats-server is
  * rejoined without the service doing anything), and drains the connection when its scope closes.
  * Messages carry headers as plain records; the SIP envelope's live in them (see @b2bua/contracts).
+ *
+ * Tracing: publish and request run in a span (`nats.publish`, producer; `nats.request`, client) whose W3C
+ * trace context goes out in the `traceparent`/`tracestate` headers; each received message is handled in a
+ * `nats.process` span (consumer) whose parent is the sender's span, so one trace follows a message across
+ * services. Replies carry the handler's context too.
  */
 import {
   connect,
@@ -14,6 +19,7 @@ import {
 } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Schedule, type Scope } from "effect"
 import { BusError, BusNoResponders, BusTimeout } from "./BusErrors.js"
+import { remoteParent, withTraceHeaders } from "./TraceContext.js"
 
 export type Headers = Readonly<Record<string, string>>
 
@@ -33,6 +39,11 @@ export interface SubscribeOptions {
    * bounds (a slow consumer is cut off by the server rather than growing without limit).
    */
   readonly concurrency?: number
+  /**
+   * Handle each message in a `nats.process` span continuing the sender's trace (default true). Off for
+   * subjects whose messages are not worth a span each (periodic announcements).
+   */
+  readonly trace?: boolean
 }
 
 export interface BusShape {
@@ -75,46 +86,83 @@ const wrap = (msg: Msg): BusMessage => ({
   data: msg.data,
   header: (name) => msg.headers?.get(name) ?? "",
   respond: (data, headers) =>
-    Effect.try({
-      try: () => {
-        const h = toNatsHeaders(headers)
-        msg.respond(data, h === undefined ? undefined : { headers: h })
-      },
-      catch: (cause) => new BusError({ operation: "respond", cause }),
-    }),
+    Effect.flatMap(withTraceHeaders(headers), (traced) =>
+      Effect.try({
+        try: () => {
+          const h = toNatsHeaders(traced)
+          msg.respond(data, h === undefined ? undefined : { headers: h })
+        },
+        catch: (cause) => new BusError({ operation: "respond", cause }),
+      }),
+    ),
 })
+
+/** OpenTelemetry messaging attributes (semantic conventions, messaging spans). */
+const spanAttributes = (subject: string, queue?: string): Record<string, string> =>
+  queue === undefined
+    ? { "messaging.system": "nats", "messaging.destination.name": subject }
+    : {
+        "messaging.system": "nats",
+        "messaging.destination.name": subject,
+        "messaging.consumer.group.name": queue,
+      }
+
+/** Runs a received message's handler in a consumer span continuing the sender's trace. */
+const traced = (
+  handler: (message: BusMessage) => Effect.Effect<void>,
+  msg: Msg,
+  queue: string | undefined,
+): Effect.Effect<void> => {
+  const message = wrap(msg)
+  const parent = remoteParent(message.header)
+  return handler(message).pipe(
+    Effect.withSpan(
+      "nats.process",
+      parent === undefined
+        ? { kind: "consumer", root: true, attributes: spanAttributes(msg.subject, queue) }
+        : { kind: "consumer", parent, attributes: spanAttributes(msg.subject, queue) },
+    ),
+  )
+}
 
 export const makeBus = (connection: NatsConnection): BusShape => ({
   connection,
   publish: (subject, data, headers) =>
-    Effect.try({
-      try: () => {
-        const h = toNatsHeaders(headers)
-        connection.publish(subject, data, h === undefined ? undefined : { headers: h })
-      },
-      catch: (cause) => new BusError({ operation: `publish ${subject}`, cause }),
-    }),
+    Effect.flatMap(withTraceHeaders(headers), (traced) =>
+      Effect.try({
+        try: () => {
+          const h = toNatsHeaders(traced)
+          connection.publish(subject, data, h === undefined ? undefined : { headers: h })
+        },
+        catch: (cause) => new BusError({ operation: `publish ${subject}`, cause }),
+      }),
+    ).pipe(Effect.withSpan("nats.publish", { kind: "producer", attributes: spanAttributes(subject) })),
   request: (subject, data, options) =>
-    Effect.tryPromise({
-      try: () => {
-        const h = toNatsHeaders(options.headers)
-        return connection.request(
-          subject,
-          data,
-          h === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, headers: h },
-        )
-      },
-      catch: (cause) => {
-        if (cause instanceof RequestError && cause.isNoResponders()) return new BusNoResponders({ subject })
-        if (
-          cause instanceof TimeoutError ||
-          (cause instanceof RequestError && cause.cause instanceof TimeoutError)
-        ) {
-          return new BusTimeout({ subject, timeoutMs: options.timeoutMs })
-        }
-        return new BusError({ operation: `request ${subject}`, cause })
-      },
-    }).pipe(Effect.map(wrap)),
+    Effect.flatMap(withTraceHeaders(options.headers), (traced) =>
+      Effect.tryPromise({
+        try: () => {
+          const h = toNatsHeaders(traced)
+          return connection.request(
+            subject,
+            data,
+            h === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, headers: h },
+          )
+        },
+        catch: (cause) => {
+          if (cause instanceof RequestError && cause.isNoResponders()) return new BusNoResponders({ subject })
+          if (
+            cause instanceof TimeoutError ||
+            (cause instanceof RequestError && cause.cause instanceof TimeoutError)
+          ) {
+            return new BusTimeout({ subject, timeoutMs: options.timeoutMs })
+          }
+          return new BusError({ operation: `request ${subject}`, cause })
+        },
+      }),
+    ).pipe(
+      Effect.map(wrap),
+      Effect.withSpan("nats.request", { kind: "client", attributes: spanAttributes(subject) }),
+    ),
   subscribe: (subject, handler, options = {}) =>
     Effect.gen(function* () {
       const sub = yield* Effect.acquireRelease(
@@ -129,8 +177,12 @@ export const makeBus = (connection: NatsConnection): BusShape => ({
       )
       // Handlers run with the subscriber's services (logger, tracer, ...).
       const run = Effect.runPromiseWith(yield* Effect.context<never>())
+      const handle =
+        options.trace === false
+          ? (msg: Msg) => handler(wrap(msg))
+          : (msg: Msg) => traced(handler, msg, options.queue)
       const iterate = Effect.promise(async () => {
-        for await (const msg of sub) await run(handler(wrap(msg)))
+        for await (const msg of sub) await run(handle(msg))
       })
       if ((options.concurrency ?? 1) <= 1) {
         yield* Effect.forkScoped(iterate)
@@ -141,7 +193,7 @@ export const makeBus = (connection: NatsConnection): BusShape => ({
       const concurrent = Effect.promise(async () => {
         const inFlight = new Set<Promise<void>>()
         for await (const msg of sub) {
-          const p = run(handler(wrap(msg))).finally(() => inFlight.delete(p))
+          const p = run(handle(msg)).finally(() => inFlight.delete(p))
           inFlight.add(p)
           if (inFlight.size >= limit) await Promise.race(inFlight)
         }

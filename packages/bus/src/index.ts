@@ -2,3 +2,4 @@
 export * from "./Bus.js"
 export * from "./BusErrors.js"
 export * from "./Kv.js"
+export * from "./TraceContext.js"

@@ -18,6 +18,11 @@ export interface TelemetryShape {
   /** Spans ended so far, oldest first (memory exporter; empty for the others). */
   readonly finishedSpans: () => ReadonlyArray<ReadableSpan>
   readonly resetSpans: () => void
+  /**
+   * The first ended span (already or later) that `matches` (memory exporter). Never resolves for the
+   * other exporters: callers bound it with `Effect.timeout`.
+   */
+  readonly awaitSpan: (matches: (span: ReadableSpan) => boolean) => Effect.Effect<ReadableSpan>
   /** `http://host:port/metrics` when the Prometheus endpoint is served. */
   readonly metricsUrl: string | undefined
   /** Exports the spans still buffered. */
@@ -71,6 +76,20 @@ export const telemetryLayer = (config: TelemetryConfig): Layer.Layer<Telemetry, 
         config,
         finishedSpans: tracing.finishedSpans,
         resetSpans: tracing.resetSpans,
+        awaitSpan: (matches) =>
+          Effect.callback<ReadableSpan>((resume) => {
+            const done = tracing.finishedSpans().find(matches)
+            if (done !== undefined) {
+              resume(Effect.succeed(done))
+              return
+            }
+            const stop = tracing.onSpanEnd((span) => {
+              if (!matches(span)) return
+              stop()
+              resume(Effect.succeed(span))
+            })
+            return Effect.sync(stop)
+          }),
         metricsUrl: metrics.url,
         flush: Effect.promise(() => tracing.flush().catch(() => undefined)),
       }

@@ -28,6 +28,8 @@ export interface TracingHandle {
   readonly tracer: Tracer.Tracer | undefined
   readonly finishedSpans: () => ReadonlyArray<ReadableSpan>
   readonly resetSpans: () => void
+  /** Calls `listener` with each span as it ends (memory exporter); returns the unsubscribe function. */
+  readonly onSpanEnd: (listener: (span: ReadableSpan) => void) => () => void
   readonly flush: () => Promise<void>
   readonly shutdown: () => Promise<void>
 }
@@ -44,26 +46,42 @@ export const effectTracerFor = (otel: OtelApiTracer): Tracer.Tracer => {
   return Tracer.make({ span: (options) => bridged.span(options) })
 }
 
+/** Tells listeners about each ended span (tests wait for a span instead of polling). */
+const notifying = (listeners: ReadonlySet<(span: ReadableSpan) => void>): SpanProcessor => ({
+  onStart: () => {},
+  onEnd: (span) => {
+    for (const listener of listeners) listener(span)
+  },
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+})
+
 export const makeTracing = (config: TelemetryConfig, resource: Resource): TracingHandle => {
   if (config.exporter === "none") {
     return {
       tracer: undefined,
       finishedSpans: () => [],
       resetSpans: () => {},
+      onSpanEnd: () => () => {},
       flush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     }
   }
   const memory = config.exporter === "memory" ? new InMemorySpanExporter() : undefined
-  const processor: SpanProcessor =
+  const listeners = new Set<(span: ReadableSpan) => void>()
+  const processors: SpanProcessor[] =
     memory !== undefined
-      ? new SimpleSpanProcessor(memory)
-      : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint}/v1/traces` }), OTLP_BATCH)
-  const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] })
+      ? [new SimpleSpanProcessor(memory), notifying(listeners)]
+      : [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint}/v1/traces` }), OTLP_BATCH)]
+  const provider = new BasicTracerProvider({ resource, spanProcessors: processors })
   return {
     tracer: effectTracerFor(provider.getTracer("@b2bua/telemetry")),
     finishedSpans: () => memory?.getFinishedSpans() ?? [],
     resetSpans: () => memory?.reset(),
+    onSpanEnd: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   }
