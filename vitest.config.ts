@@ -13,7 +13,7 @@ const packageAliases = readdirSync(`${root}packages`).map((name) => ({
 export default defineConfig({
   resolve: { alias: packageAliases },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "deploy/test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
