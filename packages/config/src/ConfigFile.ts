@@ -43,7 +43,7 @@ export const decodeConfigText = <A>(
   }
   const decoded = decode(document.toJS())
   return Result.isSuccess(decoded)
-    ? decoded
+    ? Result.succeed(decoded.success)
     : Result.fail(new ConfigFileError({ file, problems: decoded.failure }))
 }
 

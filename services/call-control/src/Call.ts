@@ -22,7 +22,26 @@ export interface CallIdentity {
   readonly random: string
   /** host:port of the edge listener, for the suite's Via and Contact on both legs. */
   readonly local: HostPort
-  readonly target: HostPort
+}
+
+/**
+ * One place the B-leg INVITE may go: a resolved gateway of a trunk, with what that trunk wants (its
+ * numbers, which identity headers it gets) and when to give up on it for the next one (failover).
+ */
+export interface BTarget {
+  readonly trunk: string
+  readonly host: string
+  readonly port: number
+  readonly transport: "udp" | "tcp"
+  /** User parts of the B-leg Request-URI/To and From, after the trunks' number rules. */
+  readonly called: string
+  readonly caller: string
+  /** Final responses from this target that move the call to the next one. */
+  readonly failoverCodes: ReadonlyArray<number>
+  /** No response at all within this time moves the call to the next target (Timer B when it is the last). */
+  readonly noAnswerMs: number
+  /** Headers (lower-case names) not passed to this target. */
+  readonly drop: ReadonlyArray<string>
 }
 
 export interface Call {
@@ -42,6 +61,11 @@ export interface Call {
   readonly bCallId: string
   readonly bFromTag: string
   readonly bInvite: SipRequest
+  /** Where the current B-leg INVITE went, and where failover goes next, in order. */
+  readonly dest: BTarget
+  readonly nextTargets: ReadonlyArray<BTarget>
+  /** Whether a provisional response with a body (early media) was relayed to A: no failover after it. */
+  readonly earlyMedia: boolean
   readonly bRemoteTag: string | undefined
   readonly bTarget: string | undefined
   readonly bLocalSeq: number
@@ -79,9 +103,16 @@ export type CallEvent =
 
 export type CallAction =
   | { readonly _tag: "SendA"; readonly message: SipRequest | SipResponse }
-  | { readonly _tag: "SendB"; readonly message: SipRequest | SipResponse; readonly to: HostPort }
+  | {
+      readonly _tag: "SendB"
+      readonly message: SipRequest | SipResponse
+      readonly to: HostPort
+      readonly transport: "udp" | "tcp"
+    }
   | { readonly _tag: "StartTimer"; readonly timer: CallTimer; readonly delayMs: number }
   | { readonly _tag: "Ended"; readonly reason: string }
+  /** A B-leg attempt starts towards a trunk (the shell counts the trunk's calls). */
+  | { readonly _tag: "Attempt"; readonly trunk: string }
 
 /** RFC 3261 §17.1.1.1 T1, and the INVITE timers the call runs on its B-leg: Timer B = 64*T1 (no answer at
  * all), Timer C > 3 minutes (§16.6 step 11: a provisional but no final response). */
@@ -101,10 +132,11 @@ export const hostPortOf = (uri: string): HostPort | undefined => {
   return { host, port: m[2] === undefined ? 5060 : Number(m[2]) }
 }
 
-const userOf = (uri: string): string => /^(?:sips?|tel):([^@;:]+)/i.exec(uri)?.[1] ?? "anonymous"
+/** The user part of a SIP/SIPS/tel URI (the number being called or calling). */
+export const userPartOf = (uri: string): string => /^(?:sips?|tel):([^@;:]+)/i.exec(uri)?.[1] ?? "anonymous"
 
 const via = (call: Call, n: number): string =>
-  `SIP/2.0/UDP ${call.id.local.host}:${call.id.local.port};branch=${makeBranch(call.id.owner, `${call.id.random}${n}`)};rport`
+  `SIP/2.0/${call.dest.transport.toUpperCase()} ${call.id.local.host}:${call.id.local.port};branch=${makeBranch(call.id.owner, `${call.id.random}${n}`)};rport`
 
 const contact = (id: CallIdentity): string => `<sip:b2bua@${id.local.host}:${id.local.port}>`
 
@@ -119,68 +151,138 @@ const END_TO_END = [
   "p-asserted-identity",
 ]
 
-const endToEnd = (request: SipRequest | SipResponse): HeaderList =>
+const endToEnd = (request: SipRequest | SipResponse, drop: ReadonlyArray<string> = []): HeaderList =>
   request.fields
-    .filter((f) => END_TO_END.includes(f.key) && f.key !== "content-type")
+    .filter((f) => END_TO_END.includes(f.key) && f.key !== "content-type" && !drop.includes(f.key))
     .map((f) => [f.name, f.value] as const)
 
-/** Starts a call from the A-leg INVITE: 100 Trying to A at once, the B-leg INVITE to the destination. */
-export const startCall = (aInvite: SipRequest, id: CallIdentity): Step => {
-  const calleeUser = userOf(aInvite.uri)
-  const callerUser = userOf(aInvite.from.uri)
-  const bCallId = `${makeTag(id.owner, id.random)}@b2bua`
-  const bFromTag = makeTag(id.owner, `${id.random}b`)
-  const targetUri = `sip:${calleeUser}@${id.target.host}:${id.target.port}`
-  const aTag = makeTag(id.owner, `${id.random}a`)
+/** Headers of the A-leg INVITE the next hop should see about the call's history, when the trunk allows. */
+const HISTORY = ["diversion", "history-info"]
+const history = (request: SipRequest, drop: ReadonlyArray<string>): HeaderList =>
+  request.fields
+    .filter((f) => HISTORY.includes(f.key) && !drop.includes(f.key))
+    .map((f) => [f.name, f.value] as const)
+
+/** Sends a message on the B-leg to where the current attempt goes. */
+const toB = (call: Call, message: SipRequest | SipResponse): CallAction => ({
+  _tag: "SendB",
+  message,
+  to: target(call),
+  transport: call.dest.transport,
+})
+
+/** The B-leg INVITE for one target: fresh branch and CSeq, the target's numbers and header policy. */
+const inviteToB = (call: Call, dest: BTarget, seq: number): SipRequest => {
+  const a = call.aInvite
+  const targetUri = `sip:${dest.called}@${formatHost(dest.host)}:${dest.port}${dest.transport === "tcp" ? ";transport=tcp" : ""}`
+  // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
+  const maxForwards = (a.maxForwards ?? 70) - 1
+  return buildRequest({
+    method: "INVITE",
+    uri: targetUri,
+    headers: [
+      ["Via", via({ ...call, dest }, call.sent)],
+      ["Max-Forwards", String(maxForwards)],
+      ["From", `<sip:${dest.caller}@${formatHost(call.id.local.host)}>;tag=${call.bFromTag}`],
+      ["To", `<${targetUri}>`],
+      ["Call-ID", call.bCallId],
+      ["CSeq", `${seq} INVITE`],
+      ["Contact", contact(call.id)],
+      ...endToEnd(a, dest.drop),
+      ...history(a, dest.drop),
+    ],
+    body: a.body,
+    ...(a.contentType === undefined ? {} : { contentType: a.contentType }),
+  })
+}
+
+const formatHost = (host: string): string => (host.includes(":") ? `[${host}]` : host)
+
+/** Starts the B-leg attempt towards `dest`: INVITE, its retransmission and give-up timers. */
+const attempt = (call: Call, dest: BTarget, nextTargets: ReadonlyArray<BTarget>, seq: number): Step => {
+  const bInvite = inviteToB(call, dest, seq)
+  const next: Call = {
+    ...call,
+    dest,
+    nextTargets,
+    bInvite,
+    bLocalSeq: seq,
+    bHeard: false,
+    bTimerA: T1,
+    bRemoteTag: undefined,
+    sent: call.sent + 1,
+  }
+  return [
+    next,
+    [
+      { _tag: "Attempt", trunk: dest.trunk },
+      toB(next, bInvite),
+      // Over UDP the INVITE is retransmitted with Timer A until anything comes back (§17.1.1.2).
+      ...(dest.transport === "udp" ? [{ _tag: "StartTimer", timer: "A", delayMs: T1 } as const] : []),
+      {
+        _tag: "StartTimer",
+        timer: "B",
+        delayMs: nextTargets.length > 0 ? Math.min(dest.noAnswerMs, TIMER_B) : TIMER_B,
+      },
+    ],
+  ]
+}
+
+/**
+ * Failover (the trunk's rule): a failure or silence of the current target moves the call to the next one,
+ * unless A already has a final response or early media was relayed to it (A would hear two sessions).
+ */
+const canFailOver = (call: Call): boolean =>
+  call.nextTargets.length > 0 &&
+  call.aFinal === undefined &&
+  !call.earlyMedia &&
+  (call.phase === "Calling" || call.phase === "Early")
+
+const failOver = (call: Call, extra: ReadonlyArray<CallAction>): Step => {
+  const [dest, ...rest] = call.nextTargets
+  const [next, actions] = attempt(call, dest!, rest, call.bLocalSeq + 1)
+  return [next, [...extra, ...actions]]
+}
+
+/** Starts a call from the A-leg INVITE: 100 Trying to A at once, the B-leg INVITE to the first target. */
+export const startCall = (
+  aInvite: SipRequest,
+  id: CallIdentity,
+  targets: readonly [BTarget, ...ReadonlyArray<BTarget>],
+): Step => {
+  const [first, ...rest] = targets
   const draft: Call = {
     phase: "Calling",
     id,
     aInvite,
-    aTag,
+    aTag: makeTag(id.owner, `${id.random}a`),
     aTarget: aInvite.contacts[0]?.uri ?? aInvite.uri,
     aLocalSeq: 0,
     aFinal: undefined,
     aAcked: false,
     aRetransmit: T1,
-    bCallId,
-    bFromTag,
+    bCallId: `${makeTag(id.owner, id.random)}@b2bua`,
+    bFromTag: makeTag(id.owner, `${id.random}b`),
     bInvite: aInvite,
+    dest: first,
+    nextTargets: rest,
+    earlyMedia: false,
     bRemoteTag: undefined,
     bTarget: undefined,
-    bLocalSeq: 1,
+    bLocalSeq: 0,
     bHeard: false,
     bTimerA: T1,
     bye: undefined,
     reinvite: undefined,
     sent: 0,
   }
-  // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
-  const maxForwards = (aInvite.maxForwards ?? 70) - 1
-  const bInvite = buildRequest({
-    method: "INVITE",
-    uri: targetUri,
-    headers: [
-      ["Via", via(draft, 0)],
-      ["Max-Forwards", String(maxForwards)],
-      ["From", `<sip:${callerUser}@${id.local.host}>;tag=${bFromTag}`],
-      ["To", `<${targetUri}>`],
-      ["Call-ID", bCallId],
-      ["CSeq", "1 INVITE"],
-      ["Contact", contact(id)],
-      ...endToEnd(aInvite),
-    ],
-    body: aInvite.body,
-    ...(aInvite.contentType === undefined ? {} : { contentType: aInvite.contentType }),
-  })
-  const call: Call = { ...draft, bInvite, sent: 1 }
+  const [call, actions] = attempt(draft, first, rest, 1)
   return [
     call,
     [
       { _tag: "SendA", message: createResponse(aInvite, 100) },
-      { _tag: "SendB", message: bInvite, to: id.target },
-      // The B-leg goes over UDP: retransmit with Timer A until anything comes back (§17.1.1.2).
-      { _tag: "StartTimer", timer: "A", delayMs: T1 },
-      { _tag: "StartTimer", timer: "B", delayMs: TIMER_B },
+      ...actions,
+      // Timer C > 3 minutes (§16.6 step 11) covers the whole setup, whatever failover does.
       { _tag: "StartTimer", timer: "C", delayMs: TIMER_C },
     ],
   ]
@@ -204,10 +306,7 @@ const timeout = (call: Call): Step => {
   }
   return [
     { ...call, phase: "Ending", aFinal: toA },
-    [
-      { _tag: "SendA", message: toA },
-      { _tag: "SendB", message: cancelToB(call), to: call.id.target },
-    ],
+    [{ _tag: "SendA", message: toA }, toB(call, cancelToB(call))],
   ]
 }
 
@@ -318,7 +417,7 @@ const cancelToB = (call: Call): SipRequest =>
       ["From", call.bInvite.headerValues("From")[0]!],
       ["To", call.bInvite.headerValues("To")[0]!],
       ["Call-ID", call.bCallId],
-      ["CSeq", "1 CANCEL"],
+      ["CSeq", `${call.bInvite.cseq.seq} CANCEL`],
     ],
   })
 
@@ -329,16 +428,13 @@ const cancelToB = (call: Call): SipRequest =>
 const relayReinvite = (call: Call, from: "A" | "B", m: SipRequest): Step => {
   const reply = (status: number): CallAction => {
     const response = createResponse(m, status)
-    return from === "A"
-      ? { _tag: "SendA", message: response }
-      : { _tag: "SendB", message: response, to: target(call) }
+    return from === "A" ? { _tag: "SendA", message: response } : toB(call, response)
   }
   if (call.reinvite !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
   const extra: HeaderList = [["Contact", contact(call.id)], ...endToEnd(m)]
   const [next, relayed] =
     from === "A" ? requestToB(call, "INVITE", extra, bodyOf(m)) : requestToA(call, "INVITE", extra, bodyOf(m))
-  const send: CallAction =
-    from === "A" ? { _tag: "SendB", message: relayed, to: target(call) } : { _tag: "SendA", message: relayed }
+  const send: CallAction = from === "A" ? toB(call, relayed) : { _tag: "SendA", message: relayed }
   return [{ ...next, reinvite: { from, received: m, relayed } }, [reply(100), send]]
 }
 
@@ -347,14 +443,7 @@ const answerReinvite = (call: Call, pending: PendingReinvite, response: SipRespo
   if (response.status < 200) {
     if (response.status === 100) return [call, []]
     const provisional = createResponse(pending.received, response.status, { reason: response.reason })
-    return [
-      call,
-      [
-        pending.from === "A"
-          ? { _tag: "SendA", message: provisional }
-          : { _tag: "SendB", message: provisional, to: target(call) },
-      ],
-    ]
+    return [call, [pending.from === "A" ? { _tag: "SendA", message: provisional } : toB(call, provisional)]]
   }
   const remoteTarget = pending.from === "A" ? call.bTarget : call.aTarget
   const ack = ackFor(call, pending.relayed, response, remoteTarget)
@@ -366,20 +455,8 @@ const answerReinvite = (call: Call, pending: PendingReinvite, response: SipRespo
   })
   const next: Call = { ...call, reinvite: undefined, sent: call.sent + 1 }
   return pending.from === "A"
-    ? [
-        next,
-        [
-          { _tag: "SendB", message: ack, to: target(call) },
-          { _tag: "SendA", message: answer },
-        ],
-      ]
-    : [
-        next,
-        [
-          { _tag: "SendA", message: ack },
-          { _tag: "SendB", message: answer, to: target(call) },
-        ],
-      ]
+    ? [next, [toB(call, ack), { _tag: "SendA", message: answer }]]
+    : [next, [{ _tag: "SendA", message: ack }, toB(call, answer)]]
 }
 
 /** Sends the suite's BYE on one leg and starts its retransmission timer (non-INVITE client, §17.1.2.2). */
@@ -390,7 +467,7 @@ const sendBye = (
 ): readonly [Call, ReadonlyArray<CallAction>] => [
   { ...call, bye: { side, request: bye, interval: T1, elapsed: 0 } },
   [
-    side === "A" ? { _tag: "SendA", message: bye } : { _tag: "SendB", message: bye, to: target(call) },
+    side === "A" ? { _tag: "SendA", message: bye } : toB(call, bye),
     { _tag: "StartTimer", timer: "E", delayMs: T1 },
   ],
 ]
@@ -406,14 +483,7 @@ const afterEnd = (call: Call, event: CallEvent): Step => {
   if (m.kind === "request") {
     if (m.method === "BYE") {
       const ok = createResponse(m, 200)
-      return [
-        call,
-        [
-          event._tag === "FromA"
-            ? { _tag: "SendA", message: ok }
-            : { _tag: "SendB", message: ok, to: target(call) },
-        ],
-      ]
+      return [call, [event._tag === "FromA" ? { _tag: "SendA", message: ok } : toB(call, ok)]]
     }
     if (
       event._tag === "FromA" &&
@@ -430,14 +500,15 @@ const afterEnd = (call: Call, event: CallEvent): Step => {
     m.cseq.method === "INVITE" &&
     m.status >= 200 &&
     m.status < 300 &&
-    m.cseq.seq === 1
+    m.cseq.seq === call.bInvite.cseq.seq
   ) {
-    return [call, [{ _tag: "SendB", message: ackToB(call, m), to: target(call) }]]
+    return [call, [toB(call, ackToB(call, m))]]
   }
   return [call, []]
 }
 
-const target = (call: Call): HostPort => hostPortOf(call.bTarget ?? "") ?? call.id.target
+const target = (call: Call): HostPort =>
+  hostPortOf(call.bTarget ?? "") ?? { host: call.dest.host, port: call.dest.port }
 
 export const stepCall = (call: Call, event: CallEvent): Step => {
   if (call.phase === "Ended") return afterEnd(call, event)
@@ -453,9 +524,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         return [
           { ...call, bye: { ...bye, interval, elapsed } },
           [
-            bye.side === "A"
-              ? { _tag: "SendA", message: bye.request }
-              : { _tag: "SendB", message: bye.request, to: target(call) },
+            bye.side === "A" ? { _tag: "SendA", message: bye.request } : toB(call, bye.request),
             { _tag: "StartTimer", timer: "E", delayMs: interval },
           ],
         ]
@@ -465,10 +534,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         const next = call.bTimerA * 2
         return [
           { ...call, bTimerA: next },
-          [
-            { _tag: "SendB", message: call.bInvite, to: call.id.target },
-            { _tag: "StartTimer", timer: "A", delayMs: next },
-          ],
+          [toB(call, call.bInvite), { _tag: "StartTimer", timer: "A", delayMs: next }],
         ]
       }
       case "R": {
@@ -485,7 +551,9 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         ]
       }
       case "B":
-        return call.bHeard ? [call, []] : timeout(call)
+        if (call.bHeard) return [call, []]
+        // RFC 3261 §17.1.1.2: Timer B ends this attempt; with targets left, the next one is tried.
+        return canFailOver(call) ? failOver(call, []) : timeout(call)
       case "C":
         return call.phase === "Early" || call.phase === "Calling" ? timeout(call) : [call, []]
     }
@@ -501,12 +569,19 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         return answerReinvite(call, call.reinvite, m)
       }
       if (m.cseq.method === "INVITE") {
+        // A late response of an earlier attempt (failover moved on): not this dialog's any more.
+        if (m.cseq.seq !== call.bInvite.cseq.seq) return [call, []]
         call = call.bHeard ? call : { ...call, bHeard: true }
         if (m.status === 100) return [call, []]
         if (m.status < 200) {
           if (call.phase !== "Calling" && call.phase !== "Early") return [call, []]
           return [
-            { ...call, phase: "Early", bRemoteTag: m.toTag ?? call.bRemoteTag },
+            {
+              ...call,
+              phase: "Early",
+              bRemoteTag: m.toTag ?? call.bRemoteTag,
+              earlyMedia: call.earlyMedia || m.body.length > 0,
+            },
             [{ _tag: "SendA", message: relayToA(call, m) }],
           ]
         }
@@ -520,19 +595,19 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
           const ack = ackToB(answered, m)
           const next = { ...answered, sent: answered.sent + 1 }
           // A retransmission of the 2xx already handled: ACK it again, nothing more.
-          if (call.bTarget !== undefined) return [next, [{ _tag: "SendB", message: ack, to: target(next) }]]
+          if (call.bTarget !== undefined) return [next, [toB(next, ack)]]
           if (call.phase === "Ending" || call.phase === "Ended") {
             // RFC 3261 §9.1 note / the issue: a CANCEL that crossed a 200 ends in ACK + BYE on the B-leg.
             const [afterBye, bye] = requestToB(next, "BYE")
             const [withBye, byeActions] = sendBye(afterBye, "B", bye)
-            return [withBye, [{ _tag: "SendB", message: ack, to: target(next) }, ...byeActions]]
+            return [withBye, [toB(next, ack), ...byeActions]]
           }
-          if (call.aFinal !== undefined) return [next, [{ _tag: "SendB", message: ack, to: target(next) }]] // 2xx retransmission
+          if (call.aFinal !== undefined) return [next, [toB(next, ack)]] // 2xx retransmission
           const toA = relayToA(next, m)
           return [
             { ...next, aFinal: toA },
             [
-              { _tag: "SendB", message: ack, to: target(next) },
+              toB(next, ack),
               { _tag: "SendA", message: toA },
               { _tag: "StartTimer", timer: "R", delayMs: T1 },
             ],
@@ -544,20 +619,15 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         if (call.aFinal !== undefined) {
           return [
             { ...call, phase: "Ended" },
-            [
-              { _tag: "SendB", message: ack, to: call.id.target },
-              { _tag: "Ended", reason: `B-leg ${m.status} after the A-leg's final response` },
-            ],
+            [toB(call, ack), { _tag: "Ended", reason: `B-leg ${m.status} after the A-leg's final response` }],
           ]
         }
+        if (canFailOver(call) && call.dest.failoverCodes.includes(m.status))
+          return failOver(call, [toB(call, ack)])
         const toA = relayToA(call, m)
         return [
           { ...call, phase: "Ended", aFinal: toA },
-          [
-            { _tag: "SendB", message: ack, to: call.id.target },
-            { _tag: "SendA", message: toA },
-            { _tag: "Ended", reason: `B-leg ${m.status}` },
-          ],
+          [toB(call, ack), { _tag: "SendA", message: toA }, { _tag: "Ended", reason: `B-leg ${m.status}` }],
         ]
       }
       if (m.cseq.method === "BYE" && m.status >= 200)
@@ -568,23 +638,14 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     if (m.method === "BYE") {
       const ok = createResponse(m, 200)
       // A retransmitted BYE while the call is already ending: only the 200 again (§17.2.2).
-      if (call.phase === "Ending") return [call, [{ _tag: "SendB", message: ok, to: target(call) }]]
+      if (call.phase === "Ending") return [call, [toB(call, ok)]]
       const [next, bye] = requestToA(call, "BYE")
       const [withBye, byeActions] = sendBye({ ...next, phase: "Ending" }, "A", bye)
-      return [withBye, [{ _tag: "SendB", message: ok, to: target(call) }, ...byeActions]]
+      return [withBye, [toB(call, ok), ...byeActions]]
     }
     if (m.method === "ACK") return [call, []]
     if (m.method === "INVITE") return relayReinvite(call, "B", m)
-    return [
-      call,
-      [
-        {
-          _tag: "SendB",
-          message: createResponse(m, 501),
-          to: target(call),
-        },
-      ],
-    ]
+    return [call, [toB(call, createResponse(m, 501))]]
   }
 
   // From the caller.
@@ -616,11 +677,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       const cancel = cancelToB(call)
       return [
         { ...call, phase: "Ending", aFinal: terminated },
-        [
-          { _tag: "SendA", message: ok },
-          { _tag: "SendA", message: terminated },
-          { _tag: "SendB", message: cancel, to: call.id.target },
-        ],
+        [{ _tag: "SendA", message: ok }, { _tag: "SendA", message: terminated }, toB(call, cancel)],
       ]
     }
     case "BYE": {

@@ -31,6 +31,7 @@ import {
 } from "@b2bua/sip"
 import { Effect, Fiber, Queue, type Scope } from "effect"
 import {
+  type BTarget,
   type Call,
   type CallAction,
   type CallEvent,
@@ -41,6 +42,10 @@ import {
 } from "./Call.js"
 import { decodeCall, encodeCall } from "./CallRecord.js"
 import type { CallControlConfig } from "./Config.js"
+import { routeCall } from "./routing/Admission.js"
+import { startGatewayHealth } from "./routing/GatewayHealth.js"
+import { type RoutingConfigError, startRouting } from "./routing/RoutingStore.js"
+import { TrunkLimits } from "./routing/TrunkLimits.js"
 
 interface Actor {
   readonly key: string
@@ -48,6 +53,9 @@ interface Actor {
   readonly mailbox: Queue.Queue<CallEvent>
   /** Running timers of this call, by name; a timer is a fiber that sleeps and then posts an event. */
   readonly timers: Map<CallTimer, Fiber.Fiber<void>>
+  /** The trunks whose limits this call counts against (inbound; outbound of the current attempt). */
+  readonly inboundTrunk: string | undefined
+  outboundTrunk: string | undefined
   call: Call
   /** Set when the ended call's linger time is over: the actor stops and is forgotten. */
   released: boolean
@@ -92,7 +100,7 @@ const callKey = (m: SipMessage): string => `${m.callId}|${m.fromTag ?? ""}`
 
 export const runCallControl = (
   config: CallControlConfig,
-): Effect.Effect<RunningCallControl, never, Bus | Scope.Scope> =>
+): Effect.Effect<RunningCallControl, RoutingConfigError, Bus | Scope.Scope> =>
   Effect.gen(function* () {
     const bus = yield* Bus
     const claims = yield* openKv("call-claims").pipe(Effect.orDie)
@@ -108,6 +116,21 @@ export const runCallControl = (
     let active = 0
     const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, callsTakenOver: 0, mailboxOverflows: 0 }
     const fork = Effect.runForkWith(yield* Effect.context<never>())
+    const routing = yield* startRouting({
+      file: config.routingFile,
+      fallbackTarget: config.routeTarget,
+      refreshMs: config.routingRefreshMs,
+    })
+    const limits = new TrunkLimits()
+    /** The last edge heard from: the suite's own requests (pings) leave through it. */
+    let lastEdge: SipEnvelopeMeta | undefined
+    const localOf = (meta: SipEnvelopeMeta) => {
+      const hostPort = parseHostPort(meta.local)!
+      return {
+        host: hostPort.host === "0.0.0.0" || hostPort.host === "::" ? config.advertisedHost : hostPort.host,
+        port: hostPort.port,
+      }
+    }
 
     const sendVia = (
       meta: SipEnvelopeMeta,
@@ -155,7 +178,14 @@ export const runCallControl = (
           return sendVia(actor.aMeta, m, remote)
         }
         case "SendB":
-          return sendVia(actor.aMeta, action.message, action.to, "udp")
+          return sendVia(actor.aMeta, action.message, action.to, action.transport)
+        case "Attempt":
+          return Effect.sync(() => {
+            if (actor.outboundTrunk !== undefined) limits.release(actor.outboundTrunk)
+            const trunk = routing.current().trunk(action.trunk)
+            actor.outboundTrunk = action.trunk
+            if (trunk !== undefined) limits.take(trunk, Date.now())
+          })
         case "StartTimer":
           return Effect.sync(() => {
             const previous = actor.timers.get(action.timer)
@@ -173,6 +203,8 @@ export const runCallControl = (
           return Effect.gen(function* () {
             stats.callsEnded++
             active--
+            if (actor.inboundTrunk !== undefined) limits.release(actor.inboundTrunk)
+            if (actor.outboundTrunk !== undefined) limits.release(actor.outboundTrunk)
             for (const timer of actor.timers.values()) yield* Fiber.interrupt(timer)
             actor.timers.clear()
             yield* claims
@@ -244,23 +276,21 @@ export const runCallControl = (
         if (!accepted) stats.mailboxOverflows++
       })
 
-    const startActor = (invite: SipRequest, meta: SipEnvelopeMeta) =>
+    const startActor = (
+      invite: SipRequest,
+      meta: SipEnvelopeMeta,
+      inboundTrunk: string,
+      targets: readonly [BTarget, ...ReadonlyArray<BTarget>],
+    ) =>
       Effect.gen(function* () {
-        const localHostPort = parseHostPort(meta.local)!
-        const local = {
-          host:
-            localHostPort.host === "0.0.0.0" || localHostPort.host === "::"
-              ? config.advertisedHost
-              : localHostPort.host,
-          port: localHostPort.port,
-        }
-        const [call, actions] = startCall(invite, {
-          owner,
-          random: randomBytes(6).toString("hex"),
-          local,
-          target: config.routeTarget,
-        })
-        const actor = yield* register(call, meta)
+        const [call, actions] = startCall(
+          invite,
+          { owner, random: randomBytes(6).toString("hex"), local: localOf(meta) },
+          targets,
+        )
+        const inbound = routing.current().trunk(inboundTrunk)
+        if (inbound !== undefined) limits.take(inbound, Date.now())
+        const actor = yield* register(call, meta, inboundTrunk)
         stats.callsStarted++
         active++
         yield* Effect.logInfo("call started").pipe(
@@ -271,7 +301,7 @@ export const runCallControl = (
         fork(runActor(actor))
       })
 
-    const register = (call: Call, meta: SipEnvelopeMeta) =>
+    const register = (call: Call, meta: SipEnvelopeMeta, inboundTrunk: string | undefined) =>
       Effect.gen(function* () {
         const mailbox = yield* Queue.dropping<CallEvent>(MAILBOX)
         const actor: Actor = {
@@ -279,6 +309,8 @@ export const runCallControl = (
           aMeta: meta,
           mailbox,
           timers: new Map(),
+          inboundTrunk,
+          outboundTrunk: undefined,
           call,
           released: false,
         }
@@ -332,7 +364,11 @@ export const runCallControl = (
             }
           }
         }
-        const actor = yield* register({ ...stored.call, id: { ...stored.call.id, owner } }, stored.aMeta)
+        const actor = yield* register(
+          { ...stored.call, id: { ...stored.call.id, owner } },
+          stored.aMeta,
+          undefined,
+        )
         stats.callsTakenOver++
         active++
         yield* Effect.logInfo("call taken over").pipe(
@@ -370,6 +406,8 @@ export const runCallControl = (
 
     const dispatch = (meta: SipEnvelopeMeta, sip: SipMessage) =>
       Effect.gen(function* () {
+        lastEdge = meta
+        if (sip.kind === "response" && (yield* health.onResponse(sip))) return
         const found = find(sip)
         if (found !== undefined) {
           return yield* deliver(
@@ -398,6 +436,17 @@ export const runCallControl = (
           if (invalid !== undefined) {
             yield* mine()
             return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)
+          }
+          const routed = yield* routeCall({
+            request: sip,
+            sourceHost: parseHostPort(meta.remote)?.host ?? "",
+            table: routing.current(),
+            limits,
+            isUp: health.isUp,
+          })
+          if (routed._tag === "Refused") {
+            yield* mine()
+            return yield* replyTo(meta, sip, routed.status, routed.headers, routed.reason)
           }
           if (active >= config.maxCalls) {
             return yield* m
@@ -437,7 +486,7 @@ export const runCallControl = (
             }
           }
           yield* mine()
-          yield* startActor(sip, meta)
+          yield* startActor(sip, meta, routed.inbound, routed.targets)
           claiming.delete(key)
           return
         }
@@ -466,6 +515,29 @@ export const runCallControl = (
         if (decoded !== undefined) yield* dispatch(decoded.meta, decoded.sip)
       })
 
+    const health = yield* startGatewayHealth({
+      routing: routing.current,
+      owner,
+      local: () =>
+        lastEdge === undefined ? { host: config.advertisedHost, port: config.sipPort } : localOf(lastEdge),
+      send: (request, hop) => {
+        const remote = { host: hop.host, port: hop.port }
+        if (lastEdge !== undefined) return sendVia(lastEdge, request, remote, hop.transport)
+        return bus
+          .publish(
+            Subjects.edgeSendAny(),
+            serializeMessage(request),
+            encodeSipEnvelopeHeaders({
+              edge: config.instance,
+              listener: ListenerId(`${hop.transport}:any`),
+              transport: hop.transport,
+              local: formatHostPort(config.advertisedHost, config.sipPort),
+              remote: formatHostPort(hop.host, hop.port),
+            }),
+          )
+          .pipe(Effect.ignore)
+      },
+    })
     yield* bus
       .subscribe(Subjects.callControlNew(), onNew, { queue: QueueGroups.callControl })
       .pipe(Effect.orDie)
@@ -485,7 +557,7 @@ export const runCallControl = (
     yield* Effect.logInfo("call-control ready").pipe(
       Effect.annotateLogs({
         instance: config.instance,
-        route: `${config.routeTarget.host}:${config.routeTarget.port}`,
+        routing: routing.origin(),
       }),
     )
     return { stats, activeCalls: () => active }

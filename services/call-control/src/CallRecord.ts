@@ -6,7 +6,7 @@
  */
 import { decodeSipEnvelopeMeta, EnvelopeError, isInstanceId, type SipEnvelopeMeta } from "@b2bua/contracts"
 import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
-import type { Call, CallPhase } from "./Call.js"
+import type { BTarget, Call, CallPhase } from "./Call.js"
 
 export interface StoredCall {
   readonly owner: string
@@ -63,6 +63,40 @@ const hostPort = (value: unknown): { host: string; port: number } | undefined =>
   const host = f && str(f, "host")
   const port = f && num(f, "port")
   return host === undefined || port === undefined ? undefined : { host, port }
+}
+
+const TRANSPORTS = ["udp", "tcp"] as const
+
+const numbers = (value: unknown): ReadonlyArray<number> | undefined =>
+  Array.isArray(value) && value.every((v) => typeof v === "number") ? value : undefined
+const strings = (value: unknown): ReadonlyArray<string> | undefined =>
+  Array.isArray(value) && value.every((v) => typeof v === "string") ? value : undefined
+
+const decodeTarget = (value: unknown): BTarget | undefined => {
+  const f = fields(value)
+  if (f === undefined) return undefined
+  const trunk = str(f, "trunk")
+  const host = str(f, "host")
+  const port = num(f, "port")
+  const transport = TRANSPORTS.find((t) => t === f.get("transport"))
+  const called = str(f, "called")
+  const caller = str(f, "caller")
+  const failoverCodes = numbers(f.get("failoverCodes"))
+  const noAnswerMs = num(f, "noAnswerMs")
+  const drop = strings(f.get("drop"))
+  if (
+    trunk === undefined ||
+    host === undefined ||
+    port === undefined ||
+    transport === undefined ||
+    called === undefined ||
+    caller === undefined ||
+    failoverCodes === undefined ||
+    noAnswerMs === undefined ||
+    drop === undefined
+  )
+    return undefined
+  return { trunk, host, port, transport, called, caller, failoverCodes, noAnswerMs, drop }
 }
 
 const decodeMeta = (value: unknown): SipEnvelopeMeta | undefined => {
@@ -125,7 +159,10 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
   const instance = idOwner && str(idOwner, "instance")
   const random = id && str(id, "random")
   const local = id && hostPort(id.get("local"))
-  const target = id && hostPort(id.get("target"))
+  const dest = decodeTarget(c.get("dest"))
+  const nextTargets = Array.isArray(c.get("nextTargets"))
+    ? (c.get("nextTargets") as ReadonlyArray<unknown>).map(decodeTarget)
+    : undefined
   const aTag = str(c, "aTag")
   const aTarget = str(c, "aTarget")
   const bCallId = str(c, "bCallId")
@@ -140,7 +177,9 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
     !isInstanceId(instance) ||
     random === undefined ||
     local === undefined ||
-    target === undefined ||
+    dest === undefined ||
+    nextTargets === undefined ||
+    nextTargets.some((t) => t === undefined) ||
     aTag === undefined ||
     aTarget === undefined ||
     bCallId === undefined ||
@@ -157,7 +196,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
     aMeta,
     call: {
       phase,
-      id: { owner: { kind: "callControl", instance }, random, local, target },
+      id: { owner: { kind: "callControl", instance }, random, local },
       aInvite,
       aTag,
       aTarget,
@@ -168,6 +207,9 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bCallId,
       bFromTag,
       bInvite,
+      dest,
+      nextTargets: nextTargets.filter((t): t is BTarget => t !== undefined),
+      earlyMedia: c.get("earlyMedia") === true,
       bRemoteTag: str(c, "bRemoteTag"),
       bTarget: str(c, "bTarget"),
       bLocalSeq,

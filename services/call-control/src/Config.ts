@@ -1,17 +1,30 @@
 /**
  * Call control's configuration, from the environment (read here only). Errors name the variable.
- * Until the routing configuration file and the admin API land, one default route sends every call to
- * `B2BUA_ROUTE_TARGET` (the demo callee).
+ * Routing itself lives in the KV store (seeded from `B2BUA_ROUTING_FILE`); `B2BUA_ROUTE_TARGET` is where
+ * the built-in configuration's default route goes when neither the store nor a file has one.
  */
 import { hostname } from "node:os"
-import { InstanceId, isInstanceId, parseHostPort } from "@b2bua/contracts"
-import { Data } from "effect"
+import { loadConfigFile } from "@b2bua/config"
+import {
+  decodeRoutingConfig,
+  InstanceId,
+  isInstanceId,
+  parseHostPort,
+  type RoutingConfig,
+} from "@b2bua/contracts"
+import { Data, Result } from "effect"
 
 export interface CallControlConfig {
   readonly instance: InstanceId
   readonly natsUrl: string
-  /** Where the default route sends calls (host:port). */
+  /** Where the built-in default route sends calls (host:port). */
   readonly routeTarget: { readonly host: string; readonly port: number }
+  /** The routing configuration file that seeds an empty store (YAML), checked at start. */
+  readonly routingFile: { readonly path: string; readonly config: RoutingConfig } | undefined
+  /** How often the routing store is read again (ms): the delay before a change reaches new calls. */
+  readonly routingRefreshMs: number
+  /** The edges' SIP port, for the Via of the suite's own pings before any edge has been heard from. */
+  readonly sipPort: number
   /** The address the suite's SIP listeners are reached at, for Via and Contact when they listen on 0.0.0.0. */
   readonly advertisedHost: string
   /** Most calls in progress on this instance; beyond it new INVITEs are refused (503 at the edge). */
@@ -52,6 +65,20 @@ export const loadConfig = (env: Env): CallControlConfig => {
       reason: `expected a positive integer, got "${maxCallsText}"`,
     })
   }
+  const refreshText = env.B2BUA_ROUTING_REFRESH_MS ?? "2000"
+  if (!/^\d{2,7}$/.test(refreshText) || Number(refreshText) < 100) {
+    throw new CallControlConfigError({
+      key: "B2BUA_ROUTING_REFRESH_MS",
+      reason: `expected milliseconds (at least 100), got "${refreshText}"`,
+    })
+  }
+  const sipPortText = env.B2BUA_SIP_PORT ?? "5060"
+  if (!/^\d{1,5}$/.test(sipPortText) || Number(sipPortText) < 1 || Number(sipPortText) > 65535) {
+    throw new CallControlConfigError({
+      key: "B2BUA_SIP_PORT",
+      reason: `expected a port, got "${sipPortText}"`,
+    })
+  }
   const base = `c${
     hostname()
       .replace(/[^a-z0-9]/gi, "")
@@ -62,7 +89,19 @@ export const loadConfig = (env: Env): CallControlConfig => {
     instance: instanceText === undefined ? InstanceId(base.slice(0, 16)) : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     routeTarget,
+    routingFile: loadRoutingFile(env.B2BUA_ROUTING_FILE),
+    routingRefreshMs: Number(refreshText),
+    sipPort: Number(sipPortText),
     advertisedHost: env.B2BUA_ADVERTISED_HOST ?? "127.0.0.1",
     maxCalls: Number(maxCallsText),
   }
+}
+
+/** The file is checked at start even when the store already has a configuration: a typo fails loudly. */
+const loadRoutingFile = (path: string | undefined) => {
+  if (path === undefined || path === "") return undefined
+  const loaded = loadConfigFile(path, decodeRoutingConfig)
+  if (Result.isFailure(loaded))
+    throw new CallControlConfigError({ key: "B2BUA_ROUTING_FILE", reason: loaded.failure.message })
+  return { path, config: loaded.success }
 }

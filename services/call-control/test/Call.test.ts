@@ -11,7 +11,14 @@ import {
   serializeMessage,
 } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import { type Call, type CallAction, type CallIdentity, startCall, stepCall } from "../src/index.js"
+import {
+  type BTarget,
+  type Call,
+  type CallAction,
+  type CallIdentity,
+  startCall,
+  stepCall,
+} from "../src/index.js"
 
 const guideInvite = () =>
   parseMessageOrThrow(
@@ -24,7 +31,18 @@ const id: CallIdentity = {
   owner: { kind: "callControl", instance: InstanceId("cc1") },
   random: "abc123",
   local: { host: "192.0.2.10", port: 5060 },
-  target: { host: "198.51.100.20", port: 5080 },
+}
+
+const dest: BTarget = {
+  trunk: "out",
+  host: "198.51.100.20",
+  port: 5080,
+  transport: "udp",
+  called: "2142622000",
+  caller: "2142621000",
+  failoverCodes: [408, 503],
+  noAnswerMs: 8000,
+  drop: [],
 }
 
 const sentTo = (actions: ReadonlyArray<CallAction>, side: "SendA" | "SendB") =>
@@ -47,7 +65,7 @@ const bResponse = (call: Call, status: number, body = Buffer.alloc(0)): SipRespo
 describe("Call (B2BUA core)", () => {
   it("answers 100 at once and places an independent B-leg INVITE (topology hiding)", () => {
     const a = guideInvite()
-    const [call, actions] = startCall(a, id)
+    const [call, actions] = startCall(a, id, [dest])
     const [trying] = sentTo(actions, "SendA")
     expect(trying?.kind === "response" && trying.status).toBe(100)
     const [b] = sentTo(actions, "SendB") as SipRequest[]
@@ -65,7 +83,7 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("relays 180 and 200 to A with the suite's tag and Contact, and ACKs the 200 on B", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1, a1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 180) })
     const ringing = sentTo(a1, "SendA")[0] as SipResponse
     expect(ringing.status).toBe(180)
@@ -83,7 +101,7 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("ends a call: BYE from A → 200 to A and BYE to B; B's 200 ends it", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 200) })
     const bye = parseMessageOrThrow(
       Buffer.from(
@@ -103,7 +121,7 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("relays a rejection (486) to A and ACKs it on B with the INVITE's branch", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1, actions] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 486) })
     expect((sentTo(actions, "SendA")[0] as SipResponse).status).toBe(486)
     const ack = sentTo(actions, "SendB")[0] as SipRequest
@@ -113,7 +131,7 @@ describe("Call (B2BUA core)", () => {
 
   it("CANCEL from A: 200 to the CANCEL, 487 to the INVITE, CANCEL on B with the same branch", () => {
     const a = guideInvite()
-    const [c0] = startCall(a, id)
+    const [c0] = startCall(a, id, [dest])
     const cancel = buildRequest({
       method: "CANCEL",
       uri: a.uri,
@@ -135,7 +153,7 @@ describe("Call (B2BUA core)", () => {
 
   it("a 200 that crosses the CANCEL ends in ACK + BYE on B", () => {
     const a = guideInvite()
-    const [c0] = startCall(a, id)
+    const [c0] = startCall(a, id, [dest])
     const cancel = buildRequest({
       method: "CANCEL",
       uri: a.uri,
@@ -150,7 +168,7 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("§17.1.1.2 retransmits the B-leg INVITE with Timer A doubling until something comes back", () => {
-    const [c0, start] = startCall(guideInvite(), id)
+    const [c0, start] = startCall(guideInvite(), id, [dest])
     expect(start.filter((a) => a._tag === "StartTimer")).toEqual([
       { _tag: "StartTimer", timer: "A", delayMs: 500 },
       { _tag: "StartTimer", timer: "B", delayMs: 32_000 },
@@ -158,7 +176,7 @@ describe("Call (B2BUA core)", () => {
     ])
     const [c1, a1] = stepCall(c0, { _tag: "TimerFired", timer: "A" })
     expect(a1).toEqual([
-      { _tag: "SendB", message: c0.bInvite, to: id.target },
+      { _tag: "SendB", message: c0.bInvite, to: { host: "198.51.100.20", port: 5080 }, transport: "udp" },
       { _tag: "StartTimer", timer: "A", delayMs: 1000 },
     ])
     const [c2] = stepCall(c1, { _tag: "FromB", message: bResponse(c1, 100) })
@@ -166,14 +184,14 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("Timer B without any answer: 408 to A and the call ends", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1, actions] = stepCall(c0, { _tag: "TimerFired", timer: "B" })
     expect((sentTo(actions, "SendA")[0] as SipResponse).status).toBe(408)
     expect(c1.phase).toBe("Ended")
   })
 
   it("Timer C after ringing: 408 to A, CANCEL to B, and the callee's 487 closes the call", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 180) })
     expect(stepCall(c1, { _tag: "TimerFired", timer: "B" })[1]).toEqual([])
     const [c2, actions] = stepCall(c1, { _tag: "TimerFired", timer: "C" })
@@ -185,7 +203,7 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("RFC 3261 §14: a re-INVITE from A (hold) is relayed into the B-leg dialog with its SDP; B's 200 is ACKed and relayed", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 200) })
     const hold = buildRequest({
       method: "INVITE",
@@ -235,7 +253,7 @@ describe("Call (B2BUA core)", () => {
   })
 
   it("§13.3.1.4 retransmits the 2xx to A until the ACK; §17.1.2.2 retransmits the suite's BYE until its 200", () => {
-    const [c0] = startCall(guideInvite(), id)
+    const [c0] = startCall(guideInvite(), id, [dest])
     const [c1, a1] = stepCall(c0, { _tag: "FromB", message: bResponse(c0, 200) })
     expect(a1).toContainEqual({ _tag: "StartTimer", timer: "R", delayMs: 500 })
     const [c2, r1] = stepCall(c1, { _tag: "TimerFired", timer: "R" })

@@ -9,7 +9,7 @@ import {
   serializeMessage,
 } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import { decodeCall, encodeCall, startCall, stepCall } from "../src/index.js"
+import { type BTarget, decodeCall, encodeCall, startCall, stepCall } from "../src/index.js"
 
 const invite = parseMessageOrThrow(
   readFileSync(
@@ -27,14 +27,29 @@ const meta = {
   takeover: false,
 }
 
+const dest: BTarget = {
+  trunk: "out",
+  host: "198.51.100.20",
+  port: 5080,
+  transport: "udp",
+  called: "2142622000",
+  caller: "2142621000",
+  failoverCodes: [503],
+  noAnswerMs: 8000,
+  drop: ["diversion"],
+}
+
 describe("stored calls (takeover)", () => {
   it("round-trips an answered call", () => {
-    const [c0] = startCall(invite, {
-      owner: { kind: "callControl", instance: InstanceId("cc1") },
-      random: "abc123",
-      local: { host: "192.0.2.10", port: 5060 },
-      target: { host: "198.51.100.20", port: 5080 },
-    })
+    const [c0] = startCall(
+      invite,
+      {
+        owner: { kind: "callControl", instance: InstanceId("cc1") },
+        random: "abc123",
+        local: { host: "192.0.2.10", port: 5060 },
+      },
+      [dest, { ...dest, host: "198.51.100.21", transport: "tcp" }],
+    )
     const ok = parseMessageOrThrow(
       serializeMessage(
         createResponse(c0.bInvite, 200, {
