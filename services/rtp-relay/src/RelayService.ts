@@ -1,0 +1,147 @@
+/**
+ * The relay's control plane on NATS (contract v1, `@b2bua/contracts` Relay): request/reply for create,
+ * update, delete and renew on this relay's subjects; an announce every second; media events to each
+ * session's owner; lease expiry. Requests are decoded and validated here; a bad one is answered with
+ * `bad-request` naming the field, never dropped.
+ */
+import { Bus, type BusMessage } from "@b2bua/bus"
+import {
+  decodeCreateSession,
+  decodeDeleteSession,
+  decodeRenewLease,
+  decodeUpdateSession,
+  encodeRelayPayload,
+  type LeaseRenewed,
+  RelayContractError,
+  type RelayReply,
+  relaySubjects,
+  type SessionCreated,
+  type SessionDeleted,
+  type SessionUpdated,
+} from "@b2bua/contracts"
+import { Effect, Schedule, type Scope } from "effect"
+import type { RelayConfig } from "./Config.js"
+import { ForwardingPlane } from "./ForwardingPlane.js"
+import {
+  makeSessionManager,
+  type OwnerEvent,
+  type RelayFailure,
+  type SessionManager,
+} from "./SessionManager.js"
+
+type Body = SessionCreated | SessionUpdated | SessionDeleted | LeaseRenewed
+
+export interface RunningRelay {
+  readonly manager: SessionManager
+  readonly backend: string
+}
+
+const reply = (msg: BusMessage, value: RelayReply<Body>) =>
+  msg
+    .respond(encodeRelayPayload(value))
+    .pipe(
+      Effect.catch((e) =>
+        Effect.logWarning("relay reply failed", { subject: msg.subject, error: e.message }),
+      ),
+    )
+
+/** Serves one request subject: decode → handle → reply ok or error. */
+const serve = <Req, Res extends Body>(
+  bus: typeof Bus.Service,
+  subject: string,
+  decode: (data: Uint8Array) => Req | RelayContractError,
+  handle: (req: Req) => Effect.Effect<Res, RelayFailure>,
+) =>
+  bus.subscribe(
+    subject,
+    (msg) => {
+      const req = decode(msg.data)
+      if (req instanceof RelayContractError) {
+        return reply(msg, { v: 1, error: { code: "bad-request", reason: req.message } })
+      }
+      return handle(req).pipe(
+        Effect.matchEffect({
+          onSuccess: (ok) => reply(msg, { v: 1, ok }),
+          onFailure: (e) => reply(msg, { v: 1, error: { code: e.code, reason: e.reason } }),
+        }),
+      )
+    },
+    // One at a time per subject: session operations are short and the manager serialises them anyway.
+    { concurrency: 1 },
+  )
+
+export const runRelay = (
+  config: RelayConfig,
+): Effect.Effect<RunningRelay, never, Bus | ForwardingPlane | Scope.Scope> =>
+  Effect.gen(function* () {
+    const bus = yield* Bus
+    const plane = yield* ForwardingPlane
+    const manager = yield* makeSessionManager({
+      address: config.address,
+      ports: config.ports,
+      maxSessions: config.maxSessions,
+      quarantineMs: config.quarantineMs,
+      mediaTimeoutMs: config.mediaTimeoutMs,
+    })
+    const id = config.relayId
+    const subscribe = Effect.orDie
+    yield* subscribe(serve(bus, relaySubjects.create(id), decodeCreateSession, manager.create))
+    yield* subscribe(serve(bus, relaySubjects.update(id), decodeUpdateSession, manager.update))
+    yield* subscribe(serve(bus, relaySubjects.delete(id), decodeDeleteSession, manager.remove))
+    yield* subscribe(serve(bus, relaySubjects.renew(id), decodeRenewLease, manager.renew))
+
+    const publishEvent = (e: OwnerEvent) =>
+      bus
+        .publish(
+          relaySubjects.events(e.owner),
+          encodeRelayPayload({ v: 1, relayId: id, sessionId: e.sessionId, ...e.body }),
+        )
+        .pipe(Effect.catch((err) => Effect.logWarning("relay event not published", { error: err.message })))
+
+    // Leases, media timeouts and digits, every poll interval.
+    const tick = Effect.gen(function* () {
+      const expired = yield* manager.expireLeases()
+      for (const e of expired) {
+        yield* Effect.logInfo("session lease expired", { sessionId: e.sessionId, owner: e.owner })
+        yield* publishEvent(e)
+      }
+      for (const e of yield* manager.poll()) yield* publishEvent(e)
+    })
+    yield* Effect.forkScoped(tick.pipe(Effect.repeat(Schedule.spaced(config.pollMs))))
+
+    // Announce: load is the larger of session occupancy and the process's CPU share since the last one.
+    let cpu = process.cpuUsage()
+    let wall = process.hrtime.bigint()
+    const announce = Effect.gen(function* () {
+      const nowCpu = process.cpuUsage()
+      const nowWall = process.hrtime.bigint()
+      const busy =
+        (nowCpu.user - cpu.user + nowCpu.system - cpu.system) / Math.max(1, Number(nowWall - wall) / 1000)
+      cpu = nowCpu
+      wall = nowWall
+      const sessions = manager.count()
+      const load = Math.min(1, Math.max(sessions / Math.max(1, manager.capacity), busy))
+      yield* bus
+        .publish(
+          relaySubjects.announce(),
+          encodeRelayPayload({
+            v: 1,
+            relayId: id,
+            address: config.address,
+            sessions,
+            capacity: manager.capacity,
+            load: Math.round(load * 1000) / 1000,
+          }),
+        )
+        .pipe(Effect.catch((err) => Effect.logWarning("announce not published", { error: err.message })))
+    })
+    yield* Effect.forkScoped(announce.pipe(Effect.repeat(Schedule.spaced(config.announceMs))))
+    yield* Effect.logInfo("rtp relay ready", {
+      relayId: id,
+      backend: plane.backend,
+      address: config.address,
+      ports: `${config.ports.min}-${config.ports.max}`,
+      capacity: manager.capacity,
+    })
+    return { manager, backend: plane.backend }
+  })

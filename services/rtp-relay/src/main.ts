@@ -1,0 +1,21 @@
+/** rtp-relay composition root: configuration, the bus, the native forwarding plane, the control plane. */
+import { busLayer } from "@b2bua/bus"
+import { runScoped, runService } from "@b2bua/runtime"
+import { Layer } from "effect"
+import { loadConfig } from "./Config.js"
+import { nativePlaneLayer } from "./ForwardingPlane.js"
+import { runRelay } from "./RelayService.js"
+
+runService({
+  service: "rtp-relay",
+  loadConfig: () => loadConfig(process.env),
+  instanceOf: (config) => config.relayId,
+  program: (config) =>
+    runScoped(
+      Layer.mergeAll(
+        busLayer({ servers: config.natsUrl, name: `rtp-relay-${config.relayId}` }),
+        nativePlaneLayer({ mode: config.io, maxLegs: config.maxSessions * 2 }),
+      ),
+      runRelay(config),
+    ),
+})
