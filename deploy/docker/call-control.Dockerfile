@@ -24,6 +24,7 @@ COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/bus/package.json packages/bus/
 COPY packages/config/package.json packages/config/
+COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/sip/package.json packages/sip/
 COPY services/call-control/package.json services/call-control/
@@ -44,6 +45,8 @@ COPY --from=build /app/packages/bus/package.json packages/bus/
 COPY --from=build /app/packages/bus/dist/ packages/bus/dist/
 COPY --from=build /app/packages/config/package.json packages/config/
 COPY --from=build /app/packages/config/dist/ packages/config/dist/
+COPY --from=build /app/packages/telemetry/package.json packages/telemetry/
+COPY --from=build /app/packages/telemetry/dist/ packages/telemetry/dist/
 COPY --from=build /app/packages/runtime/package.json packages/runtime/
 COPY --from=build /app/packages/runtime/dist/ packages/runtime/dist/
 COPY --from=build /app/packages/sip/package.json packages/sip/

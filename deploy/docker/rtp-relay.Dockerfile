@@ -28,6 +28,7 @@ COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/bus/package.json packages/bus/
 COPY packages/rtp/package.json packages/rtp/
+COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/runtime/package.json packages/runtime/
 COPY services/rtp-relay/package.json services/rtp-relay/
 # No install scripts: the production tree needs none (the addon comes compiled from `build`).
@@ -39,7 +40,7 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends liburing2 \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
-  B2BUA_INSTANCE_VAR=B2BUA_RELAY_INSTANCE \
+  B2BUA_INSTANCE_VAR=B2BUA_RELAY_ID \
   B2BUA_INSTANCE_PREFIX=r \
   B2BUA_INSTANCE_FROM=node
 WORKDIR /app
@@ -51,6 +52,8 @@ COPY --from=build /app/packages/bus/package.json packages/bus/
 COPY --from=build /app/packages/bus/dist/ packages/bus/dist/
 COPY --from=build /app/packages/rtp/package.json packages/rtp/
 COPY --from=build /app/packages/rtp/dist/ packages/rtp/dist/
+COPY --from=build /app/packages/telemetry/package.json packages/telemetry/
+COPY --from=build /app/packages/telemetry/dist/ packages/telemetry/dist/
 COPY --from=build /app/packages/runtime/package.json packages/runtime/
 COPY --from=build /app/packages/runtime/dist/ packages/runtime/dist/
 COPY --from=build /app/services/rtp-relay/package.json services/rtp-relay/

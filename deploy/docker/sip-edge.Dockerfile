@@ -23,6 +23,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/bus/package.json packages/bus/
+COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/sip/package.json packages/sip/
 COPY services/sip-edge/package.json services/sip-edge/
@@ -41,6 +42,8 @@ COPY --from=build /app/packages/contracts/package.json packages/contracts/
 COPY --from=build /app/packages/contracts/dist/ packages/contracts/dist/
 COPY --from=build /app/packages/bus/package.json packages/bus/
 COPY --from=build /app/packages/bus/dist/ packages/bus/dist/
+COPY --from=build /app/packages/telemetry/package.json packages/telemetry/
+COPY --from=build /app/packages/telemetry/dist/ packages/telemetry/dist/
 COPY --from=build /app/packages/runtime/package.json packages/runtime/
 COPY --from=build /app/packages/runtime/dist/ packages/runtime/dist/
 COPY --from=build /app/packages/sip/package.json packages/sip/

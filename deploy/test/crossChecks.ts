@@ -302,6 +302,109 @@ export const configPortProblems = (objects: ReadonlyArray<K8sObject>): string[] 
     return problems
   })
 
+/**
+ * The content of the file at `path` inside a container, when a ConfigMap or Secret volume provides it;
+ * undefined when no mounted volume holds it.
+ */
+export const mountedFile = (
+  objects: ReadonlyArray<K8sObject>,
+  c: Container,
+  path: string,
+): { readonly source: string; readonly text: string | undefined } | undefined => {
+  for (const mount of arr(c.spec.volumeMounts).map(obj)) {
+    const dir = str(mount.mountPath)?.replace(/\/+$/, "")
+    if (dir === undefined || !path.startsWith(`${dir}/`)) continue
+    const key = path.slice(dir.length + 1)
+    const volume = arr(c.pod.volumes)
+      .map(obj)
+      .find((v) => v.name === mount.name)
+    if (volume === undefined) return { source: `volume ${str(mount.name)} (not declared)`, text: undefined }
+    const cm = str(obj(volume.configMap).name)
+    const secret = str(obj(volume.secret).secretName)
+    const kind = cm !== undefined ? "ConfigMap" : "Secret"
+    const name = cm ?? secret
+    if (name === undefined) return { source: `volume ${str(mount.name)}`, text: undefined }
+    const found = findObject(objects, kind, name)
+    const encoded = str(obj(found?.data)[key])
+    const text =
+      encoded !== undefined && kind === "Secret"
+        ? Buffer.from(encoded, "base64").toString("utf8")
+        : (encoded ?? str(obj(found?.stringData)[key]))
+    return { source: `${kind} ${name} key ${key}`, text }
+  }
+  return undefined
+}
+
+/** Every file a variable names (an absolute path) is inside a mounted volume whose source has it. */
+export const filePathProblems = (
+  objects: ReadonlyArray<K8sObject>,
+  externalSecrets: ReadonlySet<string>,
+): string[] =>
+  containers(objects).flatMap((c) => {
+    const where = `${c.owner} container ${c.name}`
+    const problems: string[] = []
+    for (const [name, value] of envOf(objects, c)) {
+      if (value === undefined || !value.startsWith("/")) continue
+      const file = mountedFile(objects, c, value)
+      if (file === undefined) {
+        problems.push(`${where}: ${name}=${value} is in no mounted volume`)
+        continue
+      }
+      const external = [...externalSecrets].some((s) => file.source.startsWith(`Secret ${s} `))
+      if (file.text === undefined && !external)
+        problems.push(`${where}: ${name}=${value}: ${file.source} does not exist`)
+    }
+    for (const mount of arr(c.spec.volumeMounts).map(obj)) {
+      if (!arr(c.pod.volumes).some((v) => obj(v).name === mount.name)) {
+        problems.push(`${where}: volumeMount ${str(mount.name)} names no volume of the pod`)
+      }
+    }
+    return problems
+  })
+
+/** Values that must agree across services: the SIP port, the admin API's listener and its grace period. */
+export const consistencyProblems = (objects: ReadonlyArray<K8sObject>): string[] => {
+  const problems: string[] = []
+  const all = containers(objects)
+  const edge = all.find((c) => serviceOf(c) === "sip-edge")
+  const edgePort = edge === undefined ? undefined : portNumber(envOf(objects, edge).get("B2BUA_SIP_PORT"))
+  for (const c of all) {
+    const where = `${c.owner} container ${c.name}`
+    const env = envOf(objects, c)
+    const pod = c.pod
+    const sipPort = portNumber(env.get("B2BUA_SIP_PORT"))
+    if (edgePort !== undefined && sipPort !== undefined && sipPort !== edgePort) {
+      problems.push(`${where}: B2BUA_SIP_PORT=${sipPort} but the edge listens on ${edgePort}`)
+    }
+    const authAddress = env.get("B2BUA_AUTH_SIP_ADDRESS")
+    const authPort = authAddress === undefined ? undefined : portNumber(/:(\d+)$/.exec(authAddress)?.[1])
+    if (edgePort !== undefined && authAddress !== undefined && authPort !== edgePort) {
+      problems.push(`${where}: B2BUA_AUTH_SIP_ADDRESS=${authAddress} but the edge listens on ${edgePort}`)
+    }
+    const listen = env.get("B2BUA_ADMIN_LISTEN")
+    if (listen !== undefined) {
+      const port = portNumber(/:(\d+)$/.exec(listen)?.[1])
+      if (!arr(c.spec.ports).some((p) => obj(p).containerPort === port)) {
+        problems.push(
+          `${where}: B2BUA_ADMIN_LISTEN=${listen} but no container port ${String(port)} is declared`,
+        )
+      }
+    }
+    const grace = portNumber(env.get("B2BUA_ADMIN_SHUTDOWN_GRACE_MS"))
+    if (grace !== undefined) {
+      const preStop = arr(obj(obj(obj(c.spec.lifecycle).preStop).exec).command)
+      const pause = preStop[0] === "sleep" ? Number(preStop[1]) : 0
+      const budget = (Number(pod.terminationGracePeriodSeconds ?? 30) - pause) * 1000
+      if (grace >= budget) {
+        problems.push(
+          `${where}: B2BUA_ADMIN_SHUTDOWN_GRACE_MS=${grace} does not fit the pod's grace period after preStop (${budget} ms)`,
+        )
+      }
+    }
+  }
+  return problems
+}
+
 /** House policy every pod of the suite follows. */
 export const policyProblems = (objects: ReadonlyArray<K8sObject>): string[] => {
   const problems: string[] = []
