@@ -15,7 +15,10 @@ const mtime = (p) => {
     return -1
   }
 }
-const sources = [join(root, "binding.gyp"), ...readdirSync(join(root, "native")).map((f) => join(root, "native", f))]
+const sources = [
+  join(root, "binding.gyp"),
+  ...readdirSync(join(root, "native")).map((f) => join(root, "native", f)),
+]
 const built = mtime(addon)
 if (built > 0 && sources.every((s) => mtime(s) < built)) process.exit(0)
 const args = mtime(join(root, "build", "Makefile")) > 0 ? ["build"] : ["rebuild"]
