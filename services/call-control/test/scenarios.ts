@@ -220,3 +220,43 @@ Content-Length: 0
 </scenario>
 `,
   )
+
+/**
+ * A callee that answers only an INVITE whose Request-URI user is `user` (number rules applied), then waits
+ * for the caller's BYE. Any other Request-URI fails the call in SIPp's statistics.
+ */
+export const uasExpectUser = (user: string): string =>
+  write(
+    `uas-expect-user-${user}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-expect-user">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="^INVITE sip:${user.replace("+", "\\+")}@" search_in="msg" check_it="true" assign_to="ruri"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port]>
+X-Matched: [$ruri]
+Content-Length: 0
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+</scenario>
+`,
+  )
