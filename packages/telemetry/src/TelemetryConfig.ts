@@ -4,6 +4,7 @@
  *
  *   B2BUA_OTEL_EXPORTER          none (default) | otlp | memory (tests: spans kept in the process)
  *   OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP base URL (default http://127.0.0.1:4318; traces go to /v1/traces)
+ *   OTEL_BSP_SCHEDULE_DELAY      ms between two OTLP batches (default 5000, the OpenTelemetry default)
  *   B2BUA_METRICS_PORT           Prometheus endpoint port; 0 or unset = no endpoint
  *   B2BUA_METRICS_HOST           address the endpoint binds (default 0.0.0.0, so Prometheus can scrape it)
  */
@@ -17,6 +18,8 @@ export interface TelemetryConfig {
   readonly exporter: TraceExporterKind
   /** OTLP/HTTP base URL; the trace exporter posts to `${otlpEndpoint}/v1/traces`. */
   readonly otlpEndpoint: string
+  /** Milliseconds between two OTLP batches (default 5000); spans left are flushed at shutdown. */
+  readonly batchDelayMs?: number | undefined
   /** Prometheus endpoint; undefined when metrics are not served. */
   readonly metrics?: { readonly host: string; readonly port: number } | undefined
 }
@@ -53,6 +56,16 @@ export const loadTelemetryConfig = (
       reason: `expected an http(s) URL like "http://collector:4318", got "${endpoint}"`,
     })
   }
+  const delayText = env.OTEL_BSP_SCHEDULE_DELAY ?? ""
+  if (
+    delayText !== "" &&
+    (!/^\d{1,6}$/.test(delayText) || Number(delayText) < 1 || Number(delayText) > 600_000)
+  ) {
+    throw new TelemetryConfigError({
+      key: "OTEL_BSP_SCHEDULE_DELAY",
+      reason: `expected milliseconds from 1 to 600000, got "${delayText}"`,
+    })
+  }
   const portText = env.B2BUA_METRICS_PORT ?? ""
   if (portText !== "" && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) {
     throw new TelemetryConfigError({
@@ -70,6 +83,7 @@ export const loadTelemetryConfig = (
     instance: identity.instance,
     exporter: exporterText,
     otlpEndpoint: endpoint,
+    batchDelayMs: delayText === "" ? undefined : Number(delayText),
     metrics: port === 0 ? undefined : { host: host.replace(/^\[(.*)\]$/, "$1"), port },
   }
 }

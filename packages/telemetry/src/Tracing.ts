@@ -36,9 +36,13 @@ export interface TracingHandle {
 
 /**
  * Bounds of the OTLP batch queue: beyond `maxQueueSize` spans are dropped (never an unbounded buffer
- * when the collector is down); a batch leaves every second or at 512 spans.
+ * when the collector is down); a batch leaves every `batchDelayMs` (default 5 s) or at 512 spans.
  */
-const OTLP_BATCH = { maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }
+const otlpBatch = (config: TelemetryConfig) => ({
+  maxQueueSize: 4096,
+  maxExportBatchSize: 512,
+  scheduledDelayMillis: config.batchDelayMs ?? 5000,
+})
 
 /** Wraps an OpenTelemetry tracer as an Effect tracer (span creation only; see the module comment). */
 export const effectTracerFor = (otel: OtelApiTracer): Tracer.Tracer => {
@@ -72,7 +76,12 @@ export const makeTracing = (config: TelemetryConfig, resource: Resource): Tracin
   const processors: SpanProcessor[] =
     memory !== undefined
       ? [new SimpleSpanProcessor(memory), notifying(listeners)]
-      : [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint}/v1/traces` }), OTLP_BATCH)]
+      : [
+          new BatchSpanProcessor(
+            new OTLPTraceExporter({ url: `${config.otlpEndpoint}/v1/traces` }),
+            otlpBatch(config),
+          ),
+        ]
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors })
   return {
     tracer: effectTracerFor(provider.getTracer("@b2bua/telemetry")),

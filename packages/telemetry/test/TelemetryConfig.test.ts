@@ -20,6 +20,7 @@ describe("loadTelemetryConfig", () => {
       instance: "e1",
       exporter: "none",
       otlpEndpoint: "http://127.0.0.1:4318",
+      batchDelayMs: undefined,
       metrics: undefined,
     })
   })
@@ -31,12 +32,14 @@ describe("loadTelemetryConfig", () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/",
         B2BUA_METRICS_PORT: "9464",
         B2BUA_METRICS_HOST: "[::1]",
+        OTEL_BSP_SCHEDULE_DELAY: "250",
       },
       identity,
     )
     expect(config.exporter).toBe("otlp")
     expect(config.otlpEndpoint).toBe("http://collector:4318")
     expect(config.metrics).toEqual({ host: "::1", port: 9464 })
+    expect(config.batchDelayMs).toBe(250)
   })
 
   it("treats port 0 as no endpoint", () => {
@@ -49,6 +52,7 @@ describe("loadTelemetryConfig", () => {
     [{ B2BUA_METRICS_PORT: "65536" }, "B2BUA_METRICS_PORT"],
     [{ B2BUA_METRICS_PORT: "-1" }, "B2BUA_METRICS_PORT"],
     [{ B2BUA_METRICS_HOST: "a b" }, "B2BUA_METRICS_HOST"],
+    [{ OTEL_BSP_SCHEDULE_DELAY: "0" }, "OTEL_BSP_SCHEDULE_DELAY"],
   ])("names the variable of a bad value: %o", (env, key) => {
     const error = failure(env)
     expect(error.key).toBe(key)
