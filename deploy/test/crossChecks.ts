@@ -130,9 +130,9 @@ export const envReadBy = (repoRoot: string, service: string): Set<string> => {
   return names
 }
 
-/** A service whose process exists (a composition root): its environment contract can be checked. */
-export const hasMain = (repoRoot: string, service: string): boolean =>
-  existsSync(join(repoRoot, "services", service, "src/main.ts"))
+/** A service with a configuration module: its environment contract exists and can be checked. */
+export const hasConfig = (repoRoot: string, service: string): boolean =>
+  existsSync(join(repoRoot, "services", service, "src/Config.ts"))
 
 /** Every variable a manifest sets for a service's container must be one the service reads. */
 export const envProblems = (

@@ -17,7 +17,7 @@ export interface LintContext {
   readonly probed: ReadonlySet<string>
   /** The service's workspace dependencies (transitive, packages/ names). */
   readonly workspaceDeps: ReadonlySet<string>
-  /** Variables the service reads, or undefined when it has no composition root yet. */
+  /** Variables the service reads, or undefined when it has no configuration module yet. */
   readonly envRead: ReadonlySet<string> | undefined
 }
 

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
-import { containers, envReadBy, hasMain, serviceOf, workspaceDepsOf } from "./crossChecks.js"
+import { containers, envReadBy, hasConfig, serviceOf, workspaceDepsOf } from "./crossChecks.js"
 import { isIgnored, type LintContext, lintDockerfile, readIgnore } from "./dockerfileLint.js"
 import { render } from "./kustomize.js"
 
@@ -34,7 +34,7 @@ const contextOf = (service: string): LintContext => ({
   repoRoot,
   probed,
   workspaceDeps: workspaceDepsOf(repoRoot, service),
-  envRead: hasMain(repoRoot, service) ? envReadBy(repoRoot, service) : undefined,
+  envRead: hasConfig(repoRoot, service) ? envReadBy(repoRoot, service) : undefined,
 })
 
 const lint = (file: string, text: string) =>
