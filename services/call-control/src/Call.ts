@@ -5,198 +5,34 @@
  * tags or Record-Route reaches the other (topology hiding); bodies (SDP) pass through unchanged until the
  * SDP negotiator lands.
  */
-import { makeBranch, makeTag, type Owner } from "@b2bua/contracts"
-import { buildRequest, createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
+import { makeTag } from "@b2bua/contracts"
+import { createResponse, type SipRequest } from "@b2bua/sip"
+import {
+  type BTarget,
+  type Call,
+  type CallAction,
+  type CallEvent,
+  type CallIdentity,
+  type Step,
+  T1,
+  T2,
+  TIMER_B,
+  TIMER_C,
+} from "./CallState.js"
+import {
+  ackToB,
+  cancelToB,
+  inviteToB,
+  relayToA,
+  requestToA,
+  requestToB,
+  sendBye,
+  toB,
+} from "./LegMessages.js"
+import { answerReinvite, relayReinvite } from "./Reinvite.js"
 
-export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
-
-export interface HostPort {
-  readonly host: string
-  readonly port: number
-}
-
-export interface CallIdentity {
-  /** The owner written into every tag and branch this call generates. */
-  readonly owner: Owner
-  /** Per-call randomness (letters/digits): tags, the B-leg Call-ID and branch prefixes derive from it. */
-  readonly random: string
-  /** host:port of the edge listener, for the suite's Via and Contact on both legs. */
-  readonly local: HostPort
-}
-
-/**
- * One place the B-leg INVITE may go: a resolved gateway of a trunk, with what that trunk wants (its
- * numbers, which identity headers it gets) and when to give up on it for the next one (failover).
- */
-export interface BTarget {
-  readonly trunk: string
-  readonly host: string
-  readonly port: number
-  readonly transport: "udp" | "tcp"
-  /** User parts of the B-leg Request-URI/To and From, after the trunks' number rules. */
-  readonly called: string
-  readonly caller: string
-  /** Final responses from this target that move the call to the next one. */
-  readonly failoverCodes: ReadonlyArray<number>
-  /** No response at all within this time moves the call to the next target (Timer B when it is the last). */
-  readonly noAnswerMs: number
-  /** Headers (lower-case names) not passed to this target. */
-  readonly drop: ReadonlyArray<string>
-}
-
-export interface Call {
-  readonly phase: CallPhase
-  readonly id: CallIdentity
-  readonly aInvite: SipRequest
-  /** The suite's tag on the A-leg (To-tag of its responses). */
-  readonly aTag: string
-  /** The caller's Contact: where in-dialog requests to A go. */
-  readonly aTarget: string
-  readonly aLocalSeq: number
-  readonly aFinal: SipResponse | undefined
-  /** Whether A has ACKed the 2xx; until then the 2xx is retransmitted (RFC 3261 §13.3.1.4). */
-  readonly aAcked: boolean
-  /** The current interval of that retransmission. */
-  readonly aRetransmit: number
-  readonly bCallId: string
-  readonly bFromTag: string
-  readonly bInvite: SipRequest
-  /** Where the current B-leg INVITE went, and where failover goes next, in order. */
-  readonly dest: BTarget
-  readonly nextTargets: ReadonlyArray<BTarget>
-  /** Whether a provisional response with a body (early media) was relayed to A: no failover after it. */
-  readonly earlyMedia: boolean
-  readonly bRemoteTag: string | undefined
-  readonly bTarget: string | undefined
-  readonly bLocalSeq: number
-  /** Whether the B-leg has answered anything yet (a provisional stops INVITE retransmissions). */
-  readonly bHeard: boolean
-  /** The current Timer A interval of the B-leg INVITE (RFC 3261 §17.1.1.2). */
-  readonly bTimerA: number
-  /** The suite's own BYE awaiting its final response, retransmitted over UDP with Timer E (§17.1.2.2). */
-  readonly bye: PendingBye | undefined
-  /** A re-INVITE being relayed (RFC 3261 §14): received on one leg, sent on the other. */
-  readonly reinvite: PendingReinvite | undefined
-  /** Requests sent so far (makes each branch unique). */
-  readonly sent: number
-}
-
-export interface PendingBye {
-  readonly side: "A" | "B"
-  readonly request: SipRequest
-  readonly interval: number
-  readonly elapsed: number
-}
-
-export interface PendingReinvite {
-  readonly from: "A" | "B"
-  readonly received: SipRequest
-  readonly relayed: SipRequest
-}
-
-export type CallTimer = "A" | "B" | "C" | "E" | "R"
-
-export type CallEvent =
-  | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
-  | { readonly _tag: "FromB"; readonly message: SipRequest | SipResponse }
-  | { readonly _tag: "TimerFired"; readonly timer: CallTimer }
-
-export type CallAction =
-  | { readonly _tag: "SendA"; readonly message: SipRequest | SipResponse }
-  | {
-      readonly _tag: "SendB"
-      readonly message: SipRequest | SipResponse
-      readonly to: HostPort
-      readonly transport: "udp" | "tcp"
-    }
-  | { readonly _tag: "StartTimer"; readonly timer: CallTimer; readonly delayMs: number }
-  | { readonly _tag: "Ended"; readonly reason: string }
-  /** A B-leg attempt starts towards a trunk (the shell counts the trunk's calls). */
-  | { readonly _tag: "Attempt"; readonly trunk: string }
-
-/** RFC 3261 §17.1.1.1 T1, and the INVITE timers the call runs on its B-leg: Timer B = 64*T1 (no answer at
- * all), Timer C > 3 minutes (§16.6 step 11: a provisional but no final response). */
-export const T1 = 500
-export const TIMER_B = 64 * T1
-export const TIMER_C = 181_000
-/** T2 caps the retransmission intervals (RFC 3261 §17.1.2.2, §13.3.1.4). */
-export const T2 = 4000
-
-export type Step = readonly [Call, ReadonlyArray<CallAction>]
-
-/** host:port of a SIP URI (default port 5060), for sending to a Contact. */
-export const hostPortOf = (uri: string): HostPort | undefined => {
-  const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?/i.exec(uri)
-  if (m === null) return undefined
-  const host = m[1]!.startsWith("[") ? m[1]!.slice(1, -1) : m[1]!
-  return { host, port: m[2] === undefined ? 5060 : Number(m[2]) }
-}
-
-/** The user part of a SIP/SIPS/tel URI (the number being called or calling). */
-export const userPartOf = (uri: string): string => /^(?:sips?|tel):([^@;:]+)/i.exec(uri)?.[1] ?? "anonymous"
-
-const via = (call: Call, n: number): string =>
-  `SIP/2.0/${call.dest.transport.toUpperCase()} ${call.id.local.host}:${call.id.local.port};branch=${makeBranch(call.id.owner, `${call.id.random}${n}`)};rport`
-
-const contact = (id: CallIdentity): string => `<sip:b2bua@${id.local.host}:${id.local.port}>`
-
-/** Headers whose meaning is the session's, not the hop's: copied from one leg's request to the other's. */
-const END_TO_END = [
-  "content-type",
-  "supported",
-  "allow",
-  "session-expires",
-  "min-se",
-  "privacy",
-  "p-asserted-identity",
-]
-
-const endToEnd = (request: SipRequest | SipResponse, drop: ReadonlyArray<string> = []): HeaderList =>
-  request.fields
-    .filter((f) => END_TO_END.includes(f.key) && f.key !== "content-type" && !drop.includes(f.key))
-    .map((f) => [f.name, f.value] as const)
-
-/** Headers of the A-leg INVITE the next hop should see about the call's history, when the trunk allows. */
-const HISTORY = ["diversion", "history-info"]
-const history = (request: SipRequest, drop: ReadonlyArray<string>): HeaderList =>
-  request.fields
-    .filter((f) => HISTORY.includes(f.key) && !drop.includes(f.key))
-    .map((f) => [f.name, f.value] as const)
-
-/** Sends a message on the B-leg to where the current attempt goes. */
-const toB = (call: Call, message: SipRequest | SipResponse): CallAction => ({
-  _tag: "SendB",
-  message,
-  to: target(call),
-  transport: call.dest.transport,
-})
-
-/** The B-leg INVITE for one target: fresh branch and CSeq, the target's numbers and header policy. */
-const inviteToB = (call: Call, dest: BTarget, seq: number): SipRequest => {
-  const a = call.aInvite
-  const targetUri = `sip:${dest.called}@${formatHost(dest.host)}:${dest.port}${dest.transport === "tcp" ? ";transport=tcp" : ""}`
-  // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
-  const maxForwards = (a.maxForwards ?? 70) - 1
-  return buildRequest({
-    method: "INVITE",
-    uri: targetUri,
-    headers: [
-      ["Via", via({ ...call, dest }, call.sent)],
-      ["Max-Forwards", String(maxForwards)],
-      ["From", `<sip:${dest.caller}@${formatHost(call.id.local.host)}>;tag=${call.bFromTag}`],
-      ["To", `<${targetUri}>`],
-      ["Call-ID", call.bCallId],
-      ["CSeq", `${seq} INVITE`],
-      ["Contact", contact(call.id)],
-      ...endToEnd(a, dest.drop),
-      ...history(a, dest.drop),
-    ],
-    body: a.body,
-    ...(a.contentType === undefined ? {} : { contentType: a.contentType }),
-  })
-}
-
-const formatHost = (host: string): string => (host.includes(":") ? `[${host}]` : host)
+export * from "./CallState.js"
+export { hostPortOf, userPartOf } from "./LegMessages.js"
 
 /** Starts the B-leg attempt towards `dest`: INVITE, its retransmission and give-up timers. */
 const attempt = (call: Call, dest: BTarget, nextTargets: ReadonlyArray<BTarget>, seq: number): Step => {
@@ -310,168 +146,6 @@ const timeout = (call: Call): Step => {
   ]
 }
 
-/** Relays a B-leg response to the A-leg INVITE with the suite's tag, Contact and the same body. */
-const relayToA = (call: Call, response: SipResponse): SipResponse =>
-  createResponse(call.aInvite, response.status, {
-    reason: response.reason,
-    toTag: call.aTag,
-    headers:
-      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
-    body: response.body,
-    ...(response.contentType === undefined ? {} : { contentType: response.contentType }),
-  })
-
-/**
- * The ACK for a response to an INVITE the suite sent: for a 2xx a new transaction to the remote target
- * (RFC 3261 §13.2.2.4), for a non-2xx the INVITE's own branch and Request-URI (§17.1.1.3).
- */
-const ackFor = (
-  call: Call,
-  invite: SipRequest,
-  response: SipResponse,
-  remoteTarget: string | undefined,
-): SipRequest => {
-  const success = response.status < 300
-  const to = invite.headerValues("To")[0]!
-  return buildRequest({
-    method: "ACK",
-    uri: success ? (remoteTarget ?? invite.uri) : invite.uri,
-    headers: [
-      ["Via", success ? via(call, call.sent) : invite.headerValues("Via")[0]!],
-      ["Max-Forwards", "70"],
-      ["From", invite.headerValues("From")[0]!],
-      ["To", invite.toTag === undefined ? `${to};tag=${response.toTag ?? ""}` : to],
-      ["Call-ID", invite.callId],
-      ["CSeq", `${invite.cseq.seq} ACK`],
-    ],
-  })
-}
-
-const ackToB = (call: Call, response: SipResponse): SipRequest =>
-  ackFor(call, call.bInvite, response, response.contacts[0]?.uri ?? call.bTarget)
-
-interface Body {
-  readonly bytes: Buffer
-  readonly contentType: string | undefined
-}
-
-const bodyOf = (m: SipRequest | SipResponse): Body | undefined =>
-  m.body.length === 0 ? undefined : { bytes: m.body, contentType: m.contentType }
-
-const bodyOptions = (body: Body | undefined) =>
-  body === undefined
-    ? {}
-    : body.contentType === undefined
-      ? { body: body.bytes }
-      : { body: body.bytes, contentType: body.contentType }
-
-/** A request in the B-leg dialog (BYE, re-INVITE ...) from the suite. */
-const requestToB = (call: Call, method: string, extra: HeaderList = [], body?: Body): [Call, SipRequest] => {
-  const seq = call.bLocalSeq + 1
-  const request = buildRequest({
-    method,
-    uri: call.bTarget ?? call.bInvite.uri,
-    headers: [
-      ["Via", via(call, call.sent)],
-      ["Max-Forwards", "70"],
-      ["From", call.bInvite.headerValues("From")[0]!],
-      ["To", `${call.bInvite.headerValues("To")[0]!};tag=${call.bRemoteTag ?? ""}`],
-      ["Call-ID", call.bCallId],
-      ["CSeq", `${seq} ${method}`],
-      ...extra,
-    ],
-    ...bodyOptions(body),
-  })
-  return [{ ...call, bLocalSeq: seq, sent: call.sent + 1 }, request]
-}
-
-/** A request in the A-leg dialog from the suite: From/To swapped, the caller's Contact as target (§12.2.1.1). */
-const requestToA = (call: Call, method: string, extra: HeaderList = [], body?: Body): [Call, SipRequest] => {
-  const seq = call.aLocalSeq + 1
-  const a = call.aInvite
-  const request = buildRequest({
-    method,
-    uri: call.aTarget,
-    headers: [
-      ["Via", via(call, call.sent)],
-      ["Max-Forwards", "70"],
-      ["From", `${a.headerValues("To")[0]!};tag=${call.aTag}`],
-      ["To", a.headerValues("From")[0]!],
-      ["Call-ID", a.callId],
-      ["CSeq", `${seq} ${method}`],
-      ...extra,
-    ],
-    ...bodyOptions(body),
-  })
-  return [{ ...call, aLocalSeq: seq, sent: call.sent + 1 }, request]
-}
-
-/** CANCEL of the B-leg INVITE: same Request-URI, Call-ID, From, To and top Via branch (§9.1). */
-const cancelToB = (call: Call): SipRequest =>
-  buildRequest({
-    method: "CANCEL",
-    uri: call.bInvite.uri,
-    headers: [
-      ["Via", call.bInvite.headerValues("Via")[0]!],
-      ["Max-Forwards", "70"],
-      ["From", call.bInvite.headerValues("From")[0]!],
-      ["To", call.bInvite.headerValues("To")[0]!],
-      ["Call-ID", call.bCallId],
-      ["CSeq", `${call.bInvite.cseq.seq} CANCEL`],
-    ],
-  })
-
-/**
- * A re-INVITE from one leg (hold/resume, codec change, T.38): relayed into the other leg's dialog with
- * its body; 491 when one is already in progress (glare, RFC 3261 §14.2) or the call is not answered.
- */
-const relayReinvite = (call: Call, from: "A" | "B", m: SipRequest): Step => {
-  const reply = (status: number): CallAction => {
-    const response = createResponse(m, status)
-    return from === "A" ? { _tag: "SendA", message: response } : toB(call, response)
-  }
-  if (call.reinvite !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
-  const extra: HeaderList = [["Contact", contact(call.id)], ...endToEnd(m)]
-  const [next, relayed] =
-    from === "A" ? requestToB(call, "INVITE", extra, bodyOf(m)) : requestToA(call, "INVITE", extra, bodyOf(m))
-  const send: CallAction = from === "A" ? toB(call, relayed) : { _tag: "SendA", message: relayed }
-  return [{ ...next, reinvite: { from, received: m, relayed } }, [reply(100), send]]
-}
-
-/** The answer to a relayed re-INVITE: ACKed on the leg it came from, relayed to the leg that asked. */
-const answerReinvite = (call: Call, pending: PendingReinvite, response: SipResponse): Step => {
-  if (response.status < 200) {
-    if (response.status === 100) return [call, []]
-    const provisional = createResponse(pending.received, response.status, { reason: response.reason })
-    return [call, [pending.from === "A" ? { _tag: "SendA", message: provisional } : toB(call, provisional)]]
-  }
-  const remoteTarget = pending.from === "A" ? call.bTarget : call.aTarget
-  const ack = ackFor(call, pending.relayed, response, remoteTarget)
-  const answer = createResponse(pending.received, response.status, {
-    reason: response.reason,
-    headers:
-      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
-    ...bodyOptions(bodyOf(response)),
-  })
-  const next: Call = { ...call, reinvite: undefined, sent: call.sent + 1 }
-  return pending.from === "A"
-    ? [next, [toB(call, ack), { _tag: "SendA", message: answer }]]
-    : [next, [{ _tag: "SendA", message: ack }, toB(call, answer)]]
-}
-
-/** Sends the suite's BYE on one leg and starts its retransmission timer (non-INVITE client, §17.1.2.2). */
-const sendBye = (
-  call: Call,
-  side: "A" | "B",
-  bye: SipRequest,
-): readonly [Call, ReadonlyArray<CallAction>] => [
-  { ...call, bye: { side, request: bye, interval: T1, elapsed: 0 } },
-  [
-    side === "A" ? { _tag: "SendA", message: bye } : toB(call, bye),
-    { _tag: "StartTimer", timer: "E", delayMs: T1 },
-  ],
-]
-
 /**
  * After the call ended, the shell keeps the actor a while (a transaction lifetime) so that
  * retransmissions still get their answers: a repeated BYE its 200, a repeated 2xx its ACK, a repeated
@@ -506,9 +180,6 @@ const afterEnd = (call: Call, event: CallEvent): Step => {
   }
   return [call, []]
 }
-
-const target = (call: Call): HostPort =>
-  hostPortOf(call.bTarget ?? "") ?? { host: call.dest.host, port: call.dest.port }
 
 export const stepCall = (call: Call, event: CallEvent): Step => {
   if (call.phase === "Ended") return afterEnd(call, event)

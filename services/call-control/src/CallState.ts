@@ -1,0 +1,122 @@
+/**
+ * What a call is: its phases, identity, targets, the state the machine keeps, its events and actions,
+ * and the RFC 3261 timer values it runs on. Types only (and constants): the machine is in Call.ts.
+ */
+import type { Owner } from "@b2bua/contracts"
+import type { SipRequest, SipResponse } from "@b2bua/sip"
+
+export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export interface CallIdentity {
+  /** The owner written into every tag and branch this call generates. */
+  readonly owner: Owner
+  /** Per-call randomness (letters/digits): tags, the B-leg Call-ID and branch prefixes derive from it. */
+  readonly random: string
+  /** host:port of the edge listener, for the suite's Via and Contact on both legs. */
+  readonly local: HostPort
+}
+
+/**
+ * One place the B-leg INVITE may go: a resolved gateway of a trunk, with what that trunk wants (its
+ * numbers, which identity headers it gets) and when to give up on it for the next one (failover).
+ */
+export interface BTarget {
+  readonly trunk: string
+  readonly host: string
+  readonly port: number
+  readonly transport: "udp" | "tcp"
+  /** User parts of the B-leg Request-URI/To and From, after the trunks' number rules. */
+  readonly called: string
+  readonly caller: string
+  /** Final responses from this target that move the call to the next one. */
+  readonly failoverCodes: ReadonlyArray<number>
+  /** No response at all within this time moves the call to the next target (Timer B when it is the last). */
+  readonly noAnswerMs: number
+  /** Headers (lower-case names) not passed to this target. */
+  readonly drop: ReadonlyArray<string>
+}
+
+export interface Call {
+  readonly phase: CallPhase
+  readonly id: CallIdentity
+  readonly aInvite: SipRequest
+  /** The suite's tag on the A-leg (To-tag of its responses). */
+  readonly aTag: string
+  /** The caller's Contact: where in-dialog requests to A go. */
+  readonly aTarget: string
+  readonly aLocalSeq: number
+  readonly aFinal: SipResponse | undefined
+  /** Whether A has ACKed the 2xx; until then the 2xx is retransmitted (RFC 3261 §13.3.1.4). */
+  readonly aAcked: boolean
+  /** The current interval of that retransmission. */
+  readonly aRetransmit: number
+  readonly bCallId: string
+  readonly bFromTag: string
+  readonly bInvite: SipRequest
+  /** Where the current B-leg INVITE went, and where failover goes next, in order. */
+  readonly dest: BTarget
+  readonly nextTargets: ReadonlyArray<BTarget>
+  /** Whether a provisional response with a body (early media) was relayed to A: no failover after it. */
+  readonly earlyMedia: boolean
+  readonly bRemoteTag: string | undefined
+  readonly bTarget: string | undefined
+  readonly bLocalSeq: number
+  /** Whether the B-leg has answered anything yet (a provisional stops INVITE retransmissions). */
+  readonly bHeard: boolean
+  /** The current Timer A interval of the B-leg INVITE (RFC 3261 §17.1.1.2). */
+  readonly bTimerA: number
+  /** The suite's own BYE awaiting its final response, retransmitted over UDP with Timer E (§17.1.2.2). */
+  readonly bye: PendingBye | undefined
+  /** A re-INVITE being relayed (RFC 3261 §14): received on one leg, sent on the other. */
+  readonly reinvite: PendingReinvite | undefined
+  /** Requests sent so far (makes each branch unique). */
+  readonly sent: number
+}
+
+export interface PendingBye {
+  readonly side: "A" | "B"
+  readonly request: SipRequest
+  readonly interval: number
+  readonly elapsed: number
+}
+
+export interface PendingReinvite {
+  readonly from: "A" | "B"
+  readonly received: SipRequest
+  readonly relayed: SipRequest
+}
+
+export type CallTimer = "A" | "B" | "C" | "E" | "R"
+
+export type CallEvent =
+  | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
+  | { readonly _tag: "FromB"; readonly message: SipRequest | SipResponse }
+  | { readonly _tag: "TimerFired"; readonly timer: CallTimer }
+
+export type CallAction =
+  | { readonly _tag: "SendA"; readonly message: SipRequest | SipResponse }
+  | {
+      readonly _tag: "SendB"
+      readonly message: SipRequest | SipResponse
+      readonly to: HostPort
+      readonly transport: "udp" | "tcp"
+    }
+  | { readonly _tag: "StartTimer"; readonly timer: CallTimer; readonly delayMs: number }
+  | { readonly _tag: "Ended"; readonly reason: string }
+  /** A B-leg attempt starts towards a trunk (the shell counts the trunk's calls). */
+  | { readonly _tag: "Attempt"; readonly trunk: string }
+
+/** RFC 3261 §17.1.1.1 T1, and the INVITE timers the call runs on its B-leg: Timer B = 64*T1 (no answer at
+ * all), Timer C > 3 minutes (§16.6 step 11: a provisional but no final response). */
+export const T1 = 500
+export const TIMER_B = 64 * T1
+export const TIMER_C = 181_000
+/** T2 caps the retransmission intervals (RFC 3261 §17.1.2.2, §13.3.1.4). */
+export const T2 = 4000
+
+export type Step = readonly [Call, ReadonlyArray<CallAction>]

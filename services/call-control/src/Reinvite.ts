@@ -1,0 +1,42 @@
+/** Re-INVITEs (RFC 3261 §14) relayed from one leg into the other's dialog, with 491 on glare. */
+import { createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
+import type { Call, CallAction, PendingReinvite, Step } from "./CallState.js"
+import { ackFor, bodyOf, bodyOptions, contact, endToEnd, requestToA, requestToB, toB } from "./LegMessages.js"
+
+/**
+ * A re-INVITE from one leg (hold/resume, codec change, T.38): relayed into the other leg's dialog with
+ * its body; 491 when one is already in progress (glare, RFC 3261 §14.2) or the call is not answered.
+ */
+export const relayReinvite = (call: Call, from: "A" | "B", m: SipRequest): Step => {
+  const reply = (status: number): CallAction => {
+    const response = createResponse(m, status)
+    return from === "A" ? { _tag: "SendA", message: response } : toB(call, response)
+  }
+  if (call.reinvite !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
+  const extra: HeaderList = [["Contact", contact(call.id)], ...endToEnd(m)]
+  const [next, relayed] =
+    from === "A" ? requestToB(call, "INVITE", extra, bodyOf(m)) : requestToA(call, "INVITE", extra, bodyOf(m))
+  const send: CallAction = from === "A" ? toB(call, relayed) : { _tag: "SendA", message: relayed }
+  return [{ ...next, reinvite: { from, received: m, relayed } }, [reply(100), send]]
+}
+
+/** The answer to a relayed re-INVITE: ACKed on the leg it came from, relayed to the leg that asked. */
+export const answerReinvite = (call: Call, pending: PendingReinvite, response: SipResponse): Step => {
+  if (response.status < 200) {
+    if (response.status === 100) return [call, []]
+    const provisional = createResponse(pending.received, response.status, { reason: response.reason })
+    return [call, [pending.from === "A" ? { _tag: "SendA", message: provisional } : toB(call, provisional)]]
+  }
+  const remoteTarget = pending.from === "A" ? call.bTarget : call.aTarget
+  const ack = ackFor(call, pending.relayed, response, remoteTarget)
+  const answer = createResponse(pending.received, response.status, {
+    reason: response.reason,
+    headers:
+      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
+    ...bodyOptions(bodyOf(response)),
+  })
+  const next: Call = { ...call, reinvite: undefined, sent: call.sent + 1 }
+  return pending.from === "A"
+    ? [next, [toB(call, ack), { _tag: "SendA", message: answer }]]
+    : [next, [{ _tag: "SendA", message: ack }, toB(call, answer)]]
+}
