@@ -75,7 +75,10 @@ export interface ForwardOfferInput {
   /** The offer as received on one leg. */
   readonly offer: SessionDescription
   readonly policy: CodecPolicy
-  /** The SDPs already exchanged with the leg the offer goes to (last sent and last received). */
+  /**
+   * The SDPs already exchanged with the leg the offer goes to; the first binding of a codec wins, so put
+   * the leg's own last SDP (the numbers it expects to receive) before the last one sent to it.
+   */
   readonly targetHistory: ReadonlyArray<SessionDescription>
 }
 
