@@ -48,6 +48,11 @@ export const render = (dir: string): K8sObject[] => {
       timeout: 20_000,
     })
   } catch (cause) {
+    if (isObject(cause) && cause.code === "ENOENT") {
+      throw new Error(
+        "kubectl is not installed: the manifests render with `kubectl kustomize` (Debian package kubectl)",
+      )
+    }
     const stderr = isObject(cause) && typeof cause.stderr === "string" ? cause.stderr : String(cause)
     throw new Error(`kubectl kustomize ${dir} failed: ${stderr.trim()}`)
   }
