@@ -19,6 +19,7 @@ import {
   TIMER_B,
   TIMER_C,
 } from "./CallState.js"
+import { RELAYED_METHODS, relayRequest, relayResponse } from "./InDialogRelay.js"
 import {
   ackToB,
   cancelToB,
@@ -110,6 +111,7 @@ export const startCall = (
     bTimerA: T1,
     bye: undefined,
     reinvite: undefined,
+    relays: [],
     sent: 0,
   }
   const [call, actions] = attempt(draft, first, rest, 1)
@@ -303,7 +305,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       }
       if (m.cseq.method === "BYE" && m.status >= 200)
         return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
-      return [call, []]
+      return relayResponse(call, "B", m)
     }
     // Requests from the callee within the B-leg dialog.
     if (m.method === "BYE") {
@@ -316,6 +318,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     }
     if (m.method === "ACK") return [call, []]
     if (m.method === "INVITE") return relayReinvite(call, "B", m)
+    if (RELAYED_METHODS.includes(m.method)) return relayRequest(call, "B", m)
     return [call, [toB(call, createResponse(m, 501))]]
   }
 
@@ -330,8 +333,9 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     }
     if (m.cseq.method === "BYE" && m.status >= 200)
       return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
-    return [call, []]
+    return relayResponse(call, "A", m)
   }
+  if (RELAYED_METHODS.includes(m.method) && m.toTag !== undefined) return relayRequest(call, "A", m)
   switch (m.method) {
     case "INVITE":
       // A retransmission of the initial INVITE (§17.2.1): the last response again.

@@ -79,7 +79,7 @@ export interface RunningCallControl {
 /** Each call's mailbox holds this many messages; beyond it messages are dropped (and counted): SIP
  * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
 const MAILBOX = 256
-const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY, MESSAGE"
 
 /** What call control accepts on a new INVITE (the B2BUA forwards, so Max-Forwards applies). */
 const REQUEST_POLICY: RequestPolicy = {

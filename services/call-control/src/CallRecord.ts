@@ -17,7 +17,7 @@ export interface StoredCall {
 const b64 = (m: SipRequest | SipResponse): string => serializeMessage(m).toString("base64")
 
 export const encodeCall = (owner: string, aMeta: SipEnvelopeMeta, call: Call): Uint8Array => {
-  const { aInvite, aFinal, bInvite, reinvite: _reinvite, bye: _bye, ...rest } = call
+  const { aInvite, aFinal, bInvite, reinvite: _reinvite, bye: _bye, relays: _relays, ...rest } = call
   return new TextEncoder().encode(
     JSON.stringify({
       v: 1,
@@ -216,6 +216,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bHeard: c.get("bHeard") === true,
       bTimerA,
       reinvite: undefined,
+      relays: [],
       bye: undefined,
       sent,
     },

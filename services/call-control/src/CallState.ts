@@ -74,6 +74,8 @@ export interface Call {
   readonly bye: PendingBye | undefined
   /** A re-INVITE being relayed (RFC 3261 §14): received on one leg, sent on the other. */
   readonly reinvite: PendingReinvite | undefined
+  /** In-dialog non-INVITE requests (UPDATE, INFO, NOTIFY ...) relayed and awaiting their final response. */
+  readonly relays: ReadonlyArray<PendingReinvite>
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
 }

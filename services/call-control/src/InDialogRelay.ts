@@ -1,0 +1,73 @@
+/**
+ * In-dialog requests other than INVITE, BYE, ACK and CANCEL — UPDATE (RFC 3311), INFO (RFC 6086), NOTIFY
+ * (RFC 6665), MESSAGE (RFC 3428), OPTIONS — relayed into the other leg's dialog and their final responses
+ * relayed back. The suite keeps no retransmission timer for them: the originator retransmits over UDP
+ * (RFC 3261 §17.1.2.2) and each retransmission re-sends the relayed copy, so the far side sees the same
+ * schedule. At most MAX_RELAYS are in flight per call; beyond that 500 with Retry-After (§21.5.1).
+ */
+import { createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
+import type { Call, CallAction, PendingReinvite, Step } from "./CallState.js"
+import { bodyOf, bodyOptions, endToEnd, requestToA, requestToB, toB } from "./LegMessages.js"
+
+export const RELAYED_METHODS: ReadonlyArray<string> = ["UPDATE", "INFO", "NOTIFY", "MESSAGE", "OPTIONS"]
+const MAX_RELAYS = 8
+
+/** Headers these methods carry for the far end: events and their state, info packages, dispositions. */
+const RELAYED_HEADERS = [
+  "event",
+  "subscription-state",
+  "info-package",
+  "recv-info",
+  "content-disposition",
+  "reason",
+  "accept",
+  "allow-events",
+]
+
+const relayedHeaders = (m: SipRequest | SipResponse): HeaderList => [
+  ...endToEnd(m),
+  ...m.fields.filter((f) => RELAYED_HEADERS.includes(f.key)).map((f) => [f.name, f.value] as const),
+]
+
+const sendOn = (call: Call, side: "A" | "B", message: SipRequest | SipResponse): CallAction =>
+  side === "A" ? { _tag: "SendA", message } : toB(call, message)
+
+export const relayRequest = (call: Call, from: "A" | "B", m: SipRequest): Step => {
+  const to = from === "A" ? "B" : "A"
+  const same = call.relays.find(
+    (r) => r.from === from && r.received.cseq.seq === m.cseq.seq && r.received.method === m.method,
+  )
+  if (same !== undefined) return [call, [sendOn(call, to, same.relayed)]]
+  const reply = (status: number, reason: string, headers: HeaderList = []) =>
+    [call, [sendOn(call, from, createResponse(m, status, { reason, headers }))]] as const
+  if (call.phase === "Ending" || call.phase === "Ended")
+    return reply(481, "Call/Transaction Does Not Exist (call ending)")
+  // The other leg's dialog must exist: B's once it answered with a tag, A's from the start (its INVITE).
+  if (to === "B" && call.bRemoteTag === undefined)
+    return reply(500, "Server Internal Error (no dialog on the other leg yet)", [["Retry-After", "1"]])
+  if (call.relays.length >= MAX_RELAYS)
+    return reply(500, "Server Internal Error (too many requests in progress)", [["Retry-After", "1"]])
+  const [next, relayed] =
+    to === "B"
+      ? requestToB(call, m.method, relayedHeaders(m), bodyOf(m))
+      : requestToA(call, m.method, relayedHeaders(m), bodyOf(m))
+  const pending: PendingReinvite = { from, received: m, relayed }
+  return [{ ...next, relays: [...next.relays, pending] }, [sendOn(next, to, relayed)]]
+}
+
+/** A final response from `side` to a request the suite relayed there goes back to the leg that asked. */
+export const relayResponse = (call: Call, side: "A" | "B", response: SipResponse): Step => {
+  const pending = call.relays.find(
+    (r) =>
+      r.from !== side &&
+      r.relayed.cseq.seq === response.cseq.seq &&
+      r.relayed.method === response.cseq.method,
+  )
+  if (pending === undefined || response.status < 200) return [call, []]
+  const answer = createResponse(pending.received, response.status, {
+    reason: response.reason,
+    headers: relayedHeaders(response),
+    ...bodyOptions(bodyOf(response)),
+  })
+  return [{ ...call, relays: call.relays.filter((r) => r !== pending) }, [sendOn(call, pending.from, answer)]]
+}
