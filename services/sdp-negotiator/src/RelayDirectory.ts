@@ -36,7 +36,8 @@ export const rankRelays = (
   staleMs: number,
 ): ReadonlyArray<RelayAnnounce> =>
   [...seen]
-    .filter((s) => now - s.at <= staleMs && s.announce.sessions < s.announce.capacity && s.announce.load < 1)
+    // A busy relay (load 1) is still tried, last: it refuses with `capacity` itself when it is full.
+    .filter((s) => now - s.at <= staleMs && s.announce.sessions < s.announce.capacity)
     .map((s) => s.announce)
     .sort((x, y) => x.load - y.load || x.sessions - y.sessions || x.relayId.localeCompare(y.relayId))
 

@@ -71,6 +71,6 @@ describe("rankRelays", () => {
       3000,
       2500,
     )
-    expect(ranked.map((r) => r.relayId)).toEqual(["idle", "busy"])
+    expect(ranked.map((r) => r.relayId)).toEqual(["idle", "busy", "saturated"])
   })
 })
