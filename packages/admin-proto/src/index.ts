@@ -9,3 +9,4 @@ import { descriptorSetBase64 } from "./generated/descriptorSet.js"
 
 /** The serialized FileDescriptorSet of every admin proto file (for @grpc/reflection via proto-loader). */
 export const descriptorSet = (): Buffer => Buffer.from(descriptorSetBase64, "base64")
+export * from "./Calls.js"
