@@ -73,6 +73,9 @@ export interface AuthServiceConfig {
   readonly sweepIntervalMs: number
   /** An outbound registration's lease: the holder renews it at a third of this. */
   readonly leaseMs: number
+  /** Back-off after a failed outbound registration: base (doubling per failure) and cap. */
+  readonly retryBaseMs: number
+  readonly retryMaxMs: number
 }
 
 export class AuthServiceConfigError extends Data.TaggedError("AuthServiceConfigError")<{
@@ -227,5 +230,7 @@ export const loadConfig = (env: Env): AuthServiceConfig => {
     ...settingsOf(file, env, configFile ?? "(none)"),
     sweepIntervalMs: integer(env, "B2BUA_AUTH_SWEEP_MS", 30_000, 100, 3_600_000),
     leaseMs: integer(env, "B2BUA_AUTH_LEASE_MS", 15_000, 1_000, 600_000),
+    retryBaseMs: integer(env, "B2BUA_AUTH_RETRY_BASE_MS", 5_000, 100, 3_600_000),
+    retryMaxMs: integer(env, "B2BUA_AUTH_RETRY_MAX_MS", 300_000, 100, 86_400_000),
   }
 }

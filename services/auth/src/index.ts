@@ -1,3 +1,9 @@
-/** @b2bua/auth — digest computations and stateless nonces (the service itself comes with issue 4). */
+/** @b2bua/auth — digest authentication, trunk identification, the registrar, outbound registration. */
+export * from "./Aor.js"
+export * from "./AuthService.js"
+export * from "./Bindings.js"
+export * from "./Config.js"
 export * from "./Digest.js"
+export * from "./DigestAuth.js"
 export * from "./Nonce.js"
+export * from "./OutboundRegister.js"
