@@ -47,8 +47,13 @@ export const route = (m: SipMessage, knownOwner: (key: string) => InstanceId | u
     // A tag the suite did not make: call control answers (481 for an unknown dialog).
     return { _tag: "New", subject: Subjects.callControlNew() }
   }
-  if (m.method === "REGISTER") return { _tag: "Registrar", subject: Subjects.authRegister() }
   const known = knownOwner(initialRequestKey(m))
+  // A retransmitted REGISTER goes to the auth instance that took the first copy: it holds the response
+  // (RFC 3261 §17.2.2); a new REGISTER goes to the registrar's queue group.
+  if (m.method === "REGISTER")
+    return known !== undefined
+      ? toOwner({ kind: "auth", instance: known })
+      : { _tag: "Registrar", subject: Subjects.authRegister() }
   if (known !== undefined) return toOwner({ kind: "callControl", instance: known })
   if (m.method === "ACK") return { _tag: "Drop", reason: "ACK outside any transaction" }
   return { _tag: "New", subject: Subjects.callControlNew() }

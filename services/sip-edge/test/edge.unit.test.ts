@@ -48,6 +48,21 @@ describe("route", () => {
     expect(route(cancel, (k) => cache.lookup(k, 10))).toMatchObject({ subject: "b2b.v1.cc.inst.cc5" })
     expect(route(cancel, (k) => cache.lookup(k, 2000))._tag).toBe("New")
   })
+  it("sends a retransmitted REGISTER to the auth instance that took it, a new one to the queue", () => {
+    const cache = new OwnerCache(10, 1000)
+    const register = msg("REGISTER sip:y SIP/2.0")
+    cache.remember(initialRequestKey(register), InstanceId("au7"), 0)
+    expect(route(register, (k) => cache.lookup(k, 10))).toEqual({
+      _tag: "Owner",
+      subject: "b2b.v1.auth.inst.au7",
+      fallback: "b2b.v1.auth.register",
+    })
+    const refresh = msg("REGISTER sip:y SIP/2.0", "", "", "z9hG4bK-2")
+    expect(route(refresh, (k) => cache.lookup(k, 10))).toEqual({
+      _tag: "Registrar",
+      subject: "b2b.v1.auth.register",
+    })
+  })
   it("drops ACKs that belong to no transaction the suite keeps", () => {
     expect(route(msg("ACK sip:b@y SIP/2.0", "", ";tag=e123"), none)._tag).toBe("Drop")
   })
