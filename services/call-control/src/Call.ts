@@ -6,7 +6,7 @@
  * SDP negotiator lands.
  */
 import { makeTag } from "@b2bua/contracts"
-import { createResponse, type SipRequest } from "@b2bua/sip"
+import { createResponse, initialRSeq, type SipRequest } from "@b2bua/sip"
 import {
   type BTarget,
   type Call,
@@ -31,6 +31,7 @@ import {
   toB,
 } from "./LegMessages.js"
 import { answerReinvite, relayReinvite } from "./Reinvite.js"
+import { onPrackFromA, onReliableProvisional, reliableRSeq, retransmitReliable } from "./Reliable.js"
 
 export * from "./CallState.js"
 export { hostPortOf, userPartOf } from "./LegMessages.js"
@@ -112,6 +113,10 @@ export const startCall = (
     bye: undefined,
     reinvite: undefined,
     relays: [],
+    aRSeq: initialRSeq(Number.parseInt(id.random.slice(0, 6), 36) / 36 ** 6),
+    reliable: undefined,
+    bRSeq: undefined,
+    bOwnPrack: undefined,
     sent: 0,
   }
   const [call, actions] = attempt(draft, first, rest, 1)
@@ -223,6 +228,8 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
           ],
         ]
       }
+      case "P":
+        return retransmitReliable(call)
       case "B":
         if (call.bHeard) return [call, []]
         // RFC 3261 §17.1.1.2: Timer B ends this attempt; with targets left, the next one is tried.
@@ -248,15 +255,15 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         if (m.status === 100) return [call, []]
         if (m.status < 200) {
           if (call.phase !== "Calling" && call.phase !== "Early") return [call, []]
-          return [
-            {
-              ...call,
-              phase: "Early",
-              bRemoteTag: m.toTag ?? call.bRemoteTag,
-              earlyMedia: call.earlyMedia || m.body.length > 0,
-            },
-            [{ _tag: "SendA", message: relayToA(call, m) }],
-          ]
+          const early: Call = {
+            ...call,
+            phase: "Early",
+            bRemoteTag: m.toTag ?? call.bRemoteTag,
+            earlyMedia: call.earlyMedia || m.body.length > 0,
+          }
+          const rseq = reliableRSeq(m)
+          if (rseq !== undefined) return onReliableProvisional(early, m, rseq)
+          return [early, [{ _tag: "SendA", message: relayToA(call, m) }]]
         }
         if (m.status < 300) {
           const answered: Call = {
@@ -337,6 +344,8 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
   }
   if (RELAYED_METHODS.includes(m.method) && m.toTag !== undefined) return relayRequest(call, "A", m)
   switch (m.method) {
+    case "PRACK":
+      return onPrackFromA(call, m)
     case "INVITE":
       // A retransmission of the initial INVITE (§17.2.1): the last response again.
       if (m.toTag === undefined)

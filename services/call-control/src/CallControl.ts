@@ -79,12 +79,12 @@ export interface RunningCallControl {
 /** Each call's mailbox holds this many messages; beyond it messages are dropped (and counted): SIP
  * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
 const MAILBOX = 256
-const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY, MESSAGE"
+const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY, MESSAGE, PRACK"
 
 /** What call control accepts on a new INVITE (the B2BUA forwards, so Max-Forwards applies). */
 const REQUEST_POLICY: RequestPolicy = {
   allowedMethods: ALLOW.split(", "),
-  supportedExtensions: ["timer"],
+  supportedExtensions: ["timer", "100rel"],
   acceptedContentTypes: ["application/sdp"],
   uriSchemes: ["sip", "sips", "tel"],
   forwards: true,

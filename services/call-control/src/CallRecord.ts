@@ -17,7 +17,17 @@ export interface StoredCall {
 const b64 = (m: SipRequest | SipResponse): string => serializeMessage(m).toString("base64")
 
 export const encodeCall = (owner: string, aMeta: SipEnvelopeMeta, call: Call): Uint8Array => {
-  const { aInvite, aFinal, bInvite, reinvite: _reinvite, bye: _bye, relays: _relays, ...rest } = call
+  const {
+    aInvite,
+    aFinal,
+    bInvite,
+    reinvite: _reinvite,
+    bye: _bye,
+    relays: _relays,
+    reliable: _reliable,
+    bOwnPrack: _prack,
+    ...rest
+  } = call
   return new TextEncoder().encode(
     JSON.stringify({
       v: 1,
@@ -217,6 +227,10 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bTimerA,
       reinvite: undefined,
       relays: [],
+      aRSeq: num(c, "aRSeq") ?? 1,
+      reliable: undefined,
+      bRSeq: num(c, "bRSeq"),
+      bOwnPrack: undefined,
       bye: undefined,
       sent,
     },

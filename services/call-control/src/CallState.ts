@@ -3,7 +3,7 @@
  * and the RFC 3261 timer values it runs on. Types only (and constants): the machine is in Call.ts.
  */
 import type { Owner } from "@b2bua/contracts"
-import type { SipRequest, SipResponse } from "@b2bua/sip"
+import type { ReliableSender, SipRequest, SipResponse } from "@b2bua/sip"
 
 export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
 
@@ -76,6 +76,12 @@ export interface Call {
   readonly reinvite: PendingReinvite | undefined
   /** In-dialog non-INVITE requests (UPDATE, INFO, NOTIFY ...) relayed and awaiting their final response. */
   readonly relays: ReadonlyArray<PendingReinvite>
+  /** RFC 3262 on the A-leg: the last RSeq the suite used, and the reliable provisional awaiting A's PRACK. */
+  readonly aRSeq: number
+  readonly reliable: PendingReliable | undefined
+  /** RFC 3262 on the B-leg: the last RSeq accepted from B, and the PRACK the suite sent itself for it. */
+  readonly bRSeq: number | undefined
+  readonly bOwnPrack: SipRequest | undefined
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
 }
@@ -87,13 +93,20 @@ export interface PendingBye {
   readonly elapsed: number
 }
 
+/** A reliable provisional relayed to A (its retransmission state) for B's reliable provisional `bRSeq`. */
+export interface PendingReliable {
+  readonly sender: ReliableSender<SipResponse>
+  readonly bRSeq: number
+}
+
 export interface PendingReinvite {
   readonly from: "A" | "B"
   readonly received: SipRequest
   readonly relayed: SipRequest
 }
 
-export type CallTimer = "A" | "B" | "C" | "E" | "R"
+/** INVITE client A/B/C, BYE retransmission E, 2xx retransmission R, reliable provisional P (RFC 3262 §3). */
+export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P"
 
 export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }

@@ -90,12 +90,15 @@ export const inviteToB = (call: Call, dest: BTarget, seq: number): SipRequest =>
 export const formatHost = (host: string): string => (host.includes(":") ? `[${host}]` : host)
 
 /** Relays a B-leg response to the A-leg INVITE with the suite's tag, Contact and the same body. */
-export const relayToA = (call: Call, response: SipResponse): SipResponse =>
+export const relayToA = (call: Call, response: SipResponse, extra: HeaderList = []): SipResponse =>
   createResponse(call.aInvite, response.status, {
     reason: response.reason,
     toTag: call.aTag,
-    headers:
-      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
+    headers: [
+      ...(response.status < 300 ? [["Contact", contact(call.id)] as const] : []),
+      ...endToEnd(response),
+      ...extra,
+    ],
     body: response.body,
     ...(response.contentType === undefined ? {} : { contentType: response.contentType }),
   })

@@ -260,3 +260,129 @@ Content-Length: 0
 </scenario>
 `,
   )
+
+/** A caller offering 100rel: it PRACKs the reliable 183 (with its RSeq), then completes the call and hangs up. */
+export const uacPrack = (): string =>
+  write(
+    "uac-prack.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-prack">
+  <send retrans="500"><![CDATA[
+${INVITE_WITH_SDP.replace("Max-Forwards: 70", "Max-Forwards: 70\nSupported: 100rel")}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="183" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="RSeq:" assign_to="rseq"/>
+    </action>
+  </recv>
+  <send retrans="500"><![CDATA[
+PRACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 PRACK
+RAck: [$rseq] 1 INVITE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <pause milliseconds="200"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+</scenario>
+`,
+  )
+
+/** A callee sending a reliable 183 with SDP (early media), waiting for the PRACK, then answering. */
+export const uasReliable183 = (): string =>
+  write(
+    "uas-reliable-183.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-reliable-183">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="Via:" assign_to="via"/>
+      <ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="invite_cseq"/>
+    </action>
+  </recv>
+  <send retrans="500"><![CDATA[
+SIP/2.0 183 Session Progress
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Require: 100rel
+RSeq: 4711
+Contact: <sip:callee@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user2 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv request="PRACK">
+    <action>
+      <ereg regexp="4711 [0-9]+ INVITE" search_in="hdr" header="RAck:" check_it="true" assign_to="rack"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+X-RAck: [$rack]
+Content-Length: 0
+]]></send>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+Via: [$via]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: [$invite_cseq]
+Contact: <sip:callee@[local_ip]:[local_port]>
+Content-Length: 0
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+</scenario>
+`,
+  )
