@@ -42,4 +42,14 @@ describe("anchorMedia", () => {
     const out = serializeSdp(anchorMedia(sdp, { connection: relay, streams: [{ port: 30020 }] }))
     expect(out).not.toContain("0.0.0.0")
   })
+
+  it("drops ICE candidates and credentials: they name the far end's addresses (RFC 8839 §5)", () => {
+    const sdp = parseSdpOrThrow(
+      "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\na=ice-lite\r\nm=audio 4000 RTP/AVP 0\r\n" +
+        "a=ice-ufrag:F7gI\r\na=ice-pwd:x9cml/YzichV2+XlhiMu8g\r\na=candidate:1 1 UDP 2130706431 192.0.2.1 4000 typ host\r\na=ptime:20\r\n",
+    )
+    expect(serializeSdp(anchorMedia(sdp, { connection: relay, streams: [{ port: 30030 }] }))).toBe(
+      "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 203.0.113.7\r\nt=0 0\r\nm=audio 30030 RTP/AVP 0\r\na=ptime:20\r\n",
+    )
+  })
 })

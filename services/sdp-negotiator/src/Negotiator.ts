@@ -137,13 +137,16 @@ const relayForOffer = (
     const create = (target: MediaRelayV1, index: number) => {
       const sessionId = `${target.sessionBase}-${index}`
       const spec = legSpecOf(offer, index)
+      // When a session is re-created (the relay lost it), the other leg's last SDP still describes it.
+      const otherSdp = stored(request.media.legs[otherLeg(from)].remote)
+      const otherSpec = otherSdp === undefined ? {} : legSpecOf(otherSdp, index)
       return client
         .create(target.relayId, {
           v: 1,
           sessionId,
           owner,
           leaseMs: target.leaseMs,
-          legs: from === "a" ? { a: spec, b: {} } : { a: {}, b: spec },
+          legs: from === "a" ? { a: spec, b: otherSpec } : { a: otherSpec, b: spec },
           ptMap: relayPtMap(ptMap, index),
           media: mediaKindOf(forwarded, index),
         })
@@ -168,14 +171,24 @@ const relayForOffer = (
         if (existing !== undefined && relay !== undefined) {
           const spec = legSpecOf(offer, index)
           const media = mediaKindOf(forwarded, index)
-          const updated = yield* client.update(relay.relayId, {
-            v: 1,
-            sessionId: existing.sessionId,
-            legs: from === "a" ? { a: spec } : { b: spec },
-            ptMap: relayPtMap(ptMap, index),
-            media,
-          })
-          streams.push({ ...existing, media, a: updated.legs.a, b: updated.legs.b })
+          const updated = yield* Effect.result(
+            client.update(relay.relayId, {
+              v: 1,
+              sessionId: existing.sessionId,
+              legs: from === "a" ? { a: spec } : { b: spec },
+              ptMap: relayPtMap(ptMap, index),
+              media,
+            }),
+          )
+          if (updated._tag === "Success") {
+            streams.push({ ...existing, media, a: updated.success.legs.a, b: updated.success.legs.b })
+            continue
+          }
+          // The relay no longer has the session (its lease lapsed, or the relay restarted): create it again
+          // on the same relay; the SDP of this re-offer carries the new ports.
+          if (updated.failure.code !== "not-found") return yield* updated.failure
+          yield* Effect.logWarning("relay session lost, creating it again", { sessionId: existing.sessionId })
+          streams.push(yield* create(relay, index))
           continue
         }
         if (relay !== undefined) {

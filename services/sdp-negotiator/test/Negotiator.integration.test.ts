@@ -282,6 +282,25 @@ describe("sdp-negotiator over NATS", () => {
       }),
     ))
 
+  it("a re-offer re-creates a session the relay lost, with the other leg's remote", () =>
+    run((h) =>
+      Effect.gen(function* () {
+        const relay = yield* h.peer("r8", 37000)
+        yield* h.announced([[relay, 0.1]])
+        const first = ok(yield* h.negotiate({ sdp: OFFER }))
+        const up = ok(yield* h.negotiate({ leg: "b", kind: "answer", sdp: ANSWER, media: first.media }))
+        relay.sessions.clear()
+        const again = ok(yield* h.negotiate({ sdp: OFFER, media: up.media }))
+        const session = [...relay.sessions.values()][0]!
+        expect(session.create.legs).toMatchObject({
+          a: { remote: { host: "172.16.1.11", port: 10006 } },
+          b: { remote: { host: "172.16.1.21", port: 10008 } },
+        })
+        expect(parseSdpOrThrow(again.sdp).media[0]!.port).toBe(session.legs.b.rtpPort)
+        expect(again.media.relay?.streams[0]?.b.rtpPort).toBe(session.legs.b.rtpPort)
+      }),
+    ))
+
   it("passes SDP end to end when the trunk bypasses the relay", () =>
     run((h) =>
       Effect.gen(function* () {
