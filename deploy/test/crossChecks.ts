@@ -204,8 +204,14 @@ export const referenceProblems = (
     }
     if (o.kind === "PodDisruptionBudget") {
       const selector = obj(obj(obj(o.spec).selector).matchLabels)
-      if (!containers(objects).some((c) => matches(selector, c.podLabels))) {
-        problems.push(`${where}: selector matches no workload's pods`)
+      const selected = containers(objects).filter((c) => matches(selector, c.podLabels))
+      if (selected.length === 0) problems.push(`${where}: selector matches no workload's pods`)
+      // Pods of a controller without a scale subresource (DaemonSet) take only an integer minAvailable.
+      const minAvailable = obj(o.spec).minAvailable
+      if (selected.some((c) => c.owner.startsWith("DaemonSet/")) && typeof minAvailable !== "number") {
+        problems.push(
+          `${where}: selects DaemonSet pods, so it needs an integer minAvailable (no maxUnavailable)`,
+        )
       }
     }
     if (o.kind === "Service") {

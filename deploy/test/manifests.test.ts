@@ -217,6 +217,15 @@ describe("the checks catch broken manifests", () => {
     )
   })
 
+  it("a PodDisruptionBudget of DaemonSet pods with maxUnavailable", () => {
+    const problems = mutatedProblems("production", [
+      { file: "base/rtp-relay/pdb.yaml", from: "minAvailable: 1", to: "maxUnavailable: 1" },
+    ])
+    expect(problems).toContain(
+      "PodDisruptionBudget/rtp-relay: selects DaemonSet pods, so it needs an integer minAvailable (no maxUnavailable)",
+    )
+  })
+
   it("a probe on an undeclared port and a container without limits", () => {
     const problems = mutatedProblems("dev", [
       {
