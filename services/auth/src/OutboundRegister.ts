@@ -8,7 +8,6 @@ import {
   type DigestChallenge,
   formatNameAddr,
   ProxyAuthenticate,
-  readHeaderList,
   type SipRequest,
   type SipResponse,
   WWWAuthenticate,
@@ -78,7 +77,9 @@ export const pickChallenge = (
   const proxy = response.status === 407
   let challenges: DigestChallenge[]
   try {
-    challenges = readHeaderList(response, proxy ? ProxyAuthenticate : WWWAuthenticate)
+    // One challenge per header field: its parameters are comma-separated, so the field is not split.
+    const codec = proxy ? ProxyAuthenticate : WWWAuthenticate
+    challenges = response.headerValues(codec.name).map((v) => codec.parse(v))
   } catch {
     return undefined
   }
