@@ -2,9 +2,11 @@
  * The images' Dockerfiles, linted offline (deploy/test/dockerfileLint.ts), and negative cases on mutated
  * copies of one of them so that the lint is shown to fail.
  */
+import { execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { isInstanceId } from "@b2bua/contracts"
 import { beforeAll, describe, expect, it } from "vitest"
 import { containers, envReadBy, hasConfig, serviceOf, workspaceDepsOf } from "./crossChecks.js"
 import { isIgnored, type LintContext, lintDockerfile, readIgnore } from "./dockerfileLint.js"
@@ -52,6 +54,46 @@ describe("deploy/docker", () => {
 
   it("the entrypoint is a POSIX shell script", () => {
     expect(readFileSync(join(dockerDir, "entrypoint.sh"), "utf8").startsWith("#!/bin/sh\n")).toBe(true)
+  })
+})
+
+describe("deploy/docker/entrypoint.sh", () => {
+  /** Runs the entrypoint with `env` (and nothing else inherited) and returns the token it exports. */
+  const token = (env: Record<string, string>, variable: string): string =>
+    execFileSync("sh", [join(dockerDir, "entrypoint.sh"), "sh", "-c", `printf %s "$${variable}"`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      encoding: "utf8",
+      timeout: 5000,
+    })
+
+  it("gives each start of a replica its own valid token", () => {
+    const env = { B2BUA_INSTANCE_VAR: "B2BUA_CC_INSTANCE", B2BUA_INSTANCE_PREFIX: "c" }
+    const tokens = Array.from({ length: 5 }, () => token(env, "B2BUA_CC_INSTANCE"))
+    for (const t of tokens) expect(isInstanceId(t) && /^c[0-9a-f]{12}$/.test(t)).toBe(true)
+    expect(new Set(tokens).size).toBe(5)
+  })
+
+  it("derives a stable token from the node for DaemonSets, distinct per node", () => {
+    const on = (node: string) =>
+      token(
+        {
+          B2BUA_INSTANCE_VAR: "B2BUA_EDGE_INSTANCE",
+          B2BUA_INSTANCE_PREFIX: "e",
+          B2BUA_INSTANCE_FROM: "node",
+          NODE_NAME: node,
+        },
+        "B2BUA_EDGE_INSTANCE",
+      )
+    expect(on("sip-node-1")).toBe(on("sip-node-1"))
+    expect(on("sip-node-1")).not.toBe(on("sip-node-2"))
+    expect(isInstanceId(on("ip-10-0-1-23.ec2.internal"))).toBe(true)
+  })
+
+  it("leaves a token the operator set alone, and runs the command unchanged without a variable name", () => {
+    expect(
+      token({ B2BUA_INSTANCE_VAR: "B2BUA_CC_INSTANCE", B2BUA_CC_INSTANCE: "cfixed1" }, "B2BUA_CC_INSTANCE"),
+    ).toBe("cfixed1")
+    expect(token({}, "B2BUA_CC_INSTANCE")).toBe("")
   })
 })
 
