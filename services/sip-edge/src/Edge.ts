@@ -3,6 +3,8 @@
  * stamp received/rport, route by the identifiers (see Router), hand over on NATS with the transport facts
  * in the envelope; 503 with Retry-After when nobody takes a new request. Outbound: send what services
  * publish on this edge's subject (or the shared one) from the socket or connection they name.
+ * Each received message is handled in a `sip.receive` span whose context reaches call control in the
+ * envelope's `traceparent`; metrics and span attributes are described in EdgeTelemetry.
  */
 
 import { Bus, type BusShape } from "@b2bua/bus"
@@ -17,15 +19,26 @@ import {
   Subjects,
 } from "@b2bua/contracts"
 import { parseMessage, type SipRequest, serializeMessage } from "@b2bua/sip"
+import { Metrics } from "@b2bua/telemetry"
 import { Effect, type Scope } from "effect"
 import type { EdgeConfig } from "./Config.js"
+import {
+  countSentMessage,
+  type HandOver,
+  makeEdgeMetrics,
+  methodLabel,
+  type OverloadCause,
+  observeEdgeState,
+  statusLabel,
+  timedHandOver,
+} from "./EdgeTelemetry.js"
 import { OwnerCache } from "./OwnerCache.js"
 import { responseDestination, stampReceived } from "./ReceivedStamp.js"
 import { initialRequestKey, type Route, route } from "./Router.js"
 import { rejectUnparseable, serviceUnavailable } from "./StatelessResponses.js"
 import { type Inbound, type Outbound, startTransports, type Transports } from "./Transports.js"
 
-/** Counters the edge keeps (exported as metrics by the telemetry layer when it lands; read by tests). */
+/** Counters the edge keeps for tests; operators read the metrics in EdgeTelemetry. */
 export interface EdgeCounters {
   received: number
   badRequests: number
@@ -62,6 +75,8 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
     }
     const owners = new OwnerCache(100_000, OWNER_TTL_MS)
     let inFlight = 0
+    const metrics = yield* Metrics
+    const m = makeEdgeMetrics(metrics)
 
     const transports: Transports = yield* Effect.acquireRelease(
       Effect.promise(() =>
@@ -75,6 +90,7 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
             ),
           sendError: (target, reason) => {
             counters.sendErrors++
+            m.sendErrors.add({})
             run(
               Effect.logWarning("send failed").pipe(
                 Effect.annotateLogs({ remote: `${target.remote.host}:${target.remote.port}`, reason }),
@@ -85,9 +101,20 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
       ),
       (t) => Effect.promise(() => t.close()),
     )
+    observeEdgeState(metrics, {
+      inFlight: () => inFlight,
+      tcpConnections: transports.tcpConnections,
+      owners: () => owners.size,
+    })
+    const countSent = (bytes: Uint8Array): void => countSentMessage(m, bytes)
+    const timed = <A, E extends { readonly _tag: string }>(
+      handover: HandOver,
+      request: Effect.Effect<A, E>,
+    ) => timedHandOver(m, handover, request)
 
     const replyTo = (inbound: Inbound, destination: { host: string; port: number }, bytes: Buffer): void => {
       counters.sent++
+      countSent(bytes)
       transports.send(
         {
           listener: inbound.listener,
@@ -111,10 +138,11 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
         takeover,
       })
 
-    const unavailable = (inbound: Inbound, request: SipRequest, why: string) =>
+    const unavailable = (inbound: Inbound, request: SipRequest, why: string, cause: OverloadCause) =>
       Effect.sync(() => {
         counters.unavailable++
         if (request.method === "ACK") return
+        m.overload.add({ cause })
         replyTo(
           inbound,
           responseDestination(request.topVia),
@@ -124,38 +152,49 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
 
     /** Hands a message to its owner; an owner that is gone (no responders) is replaced by the fallback. */
     const toOwner = (inbound: Inbound, bytes: Buffer, r: Extract<Route, { _tag: "Owner" }>) =>
-      bus
-        .request(r.subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) })
-        .pipe(
-          Effect.catchTag("BusNoResponders", () =>
+      timed(
+        "owner",
+        bus.request(r.subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) }),
+      ).pipe(
+        Effect.catchTag("BusNoResponders", () =>
+          timed(
+            "takeover",
             bus.request(r.fallback, bytes, {
               timeoutMs: config.callControlTimeoutMs,
               headers: envelope(inbound, true),
             }),
           ),
-          Effect.tap(() =>
-            Effect.sync(() => {
-              counters.forwarded++
-            }),
-          ),
-        )
+        ),
+        Effect.tap(() =>
+          Effect.sync(() => {
+            counters.forwarded++
+          }),
+        ),
+      )
 
-    const toNew = (inbound: Inbound, request: SipRequest, bytes: Buffer, subject: string) =>
+    const toNew = (
+      inbound: Inbound,
+      request: SipRequest,
+      bytes: Buffer,
+      subject: string,
+      handover: HandOver,
+    ) =>
       Effect.gen(function* () {
         if (inFlight >= config.maxInFlight)
-          return yield* unavailable(inbound, request, "edge at its in-flight limit")
+          return yield* unavailable(inbound, request, "edge at its in-flight limit", "in_flight_limit")
         inFlight++
-        const reply = yield* bus
-          .request(subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) })
-          .pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+        const reply = yield* timed(
+          handover,
+          bus.request(subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) }),
+        ).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
         const decoded = decodeNewRequestReply(reply.data)
         if (typeof decoded === "string") {
           yield* Effect.logWarning("bad reply from call control").pipe(
             Effect.annotateLogs({ reason: decoded }),
           )
-          return yield* unavailable(inbound, request, "call control gave no usable answer")
+          return yield* unavailable(inbound, request, "call control gave no usable answer", "bad_reply")
         }
-        if ("refuse" in decoded) return yield* unavailable(inbound, request, decoded.refuse.reason)
+        if ("refuse" in decoded) return yield* unavailable(inbound, request, decoded.refuse.reason, "refused")
         counters.forwarded++
         owners.remember(initialRequestKey(request), decoded.owner, Date.now())
       })
@@ -168,13 +207,16 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
         })
         if (!parsed.ok) {
           const isResponse = inbound.bytes.subarray(0, 4).toString("latin1") === "SIP/"
+          yield* Effect.annotateCurrentSpan("sip.error", parsed.error.code)
           if (isResponse) {
             counters.badResponses++
+            m.badResponses.add({})
             return yield* Effect.logDebug("malformed response dropped").pipe(
               Effect.annotateLogs({ reason: parsed.error.reason }),
             )
           }
           counters.badRequests++
+          m.badRequests.add({ reason: parsed.error.code })
           const answer = rejectUnparseable(inbound.bytes, parsed.error)
           if (answer !== undefined) replyTo(inbound, inbound.remote, answer)
           return yield* Effect.logInfo("malformed request refused").pipe(
@@ -182,6 +224,14 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
           )
         }
         const message = parsed.message
+        const method = methodLabel(message.kind === "request" ? message.method : message.cseq.method)
+        if (message.kind === "request") m.requestsIn.add({ method, transport: inbound.transport })
+        else m.responsesIn.add({ method, status: statusLabel(message.status), transport: inbound.transport })
+        yield* Effect.annotateCurrentSpan(
+          message.kind === "request"
+            ? { "sip.method": method, "sip.call_id": message.callId }
+            : { "sip.method": method, "sip.call_id": message.callId, "sip.status": message.status },
+        )
         if (message.kind === "request") {
           const stamped = stampReceived(message.topVia, inbound.remote.host, inbound.remote.port)
           if (stamped !== undefined) message.replaceTopVia(stamped)
@@ -191,12 +241,14 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
         switch (decision._tag) {
           case "Drop":
             counters.dropped++
+            m.dropped.add({})
             return
           case "Owner":
             return yield* toOwner(inbound, bytes, decision).pipe(
               Effect.catch((e) =>
                 Effect.sync(() => {
                   counters.dropped++
+                  m.dropped.add({})
                 }).pipe(
                   Effect.andThen(
                     Effect.logWarning("owner unreachable").pipe(
@@ -210,24 +262,45 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
           case "Registrar": {
             if (message.kind !== "request") return
             const why = decision._tag === "New" ? "call control not responding" : "registrar not responding"
-            return yield* toNew(inbound, message, bytes, decision.subject).pipe(
+            return yield* toNew(
+              inbound,
+              message,
+              bytes,
+              decision.subject,
+              decision._tag === "New" ? "new" : "registrar",
+            ).pipe(
               Effect.catch((e) =>
                 unavailable(
                   inbound,
                   message,
                   e._tag === "BusNoResponders" ? why.replace("responding", "available") : why,
+                  e._tag === "BusNoResponders"
+                    ? "no_responders"
+                    : e._tag === "BusTimeout"
+                      ? "timeout"
+                      : "bus_error",
                 ),
               ),
             )
           }
         }
-      })
+      }).pipe(
+        Effect.withSpan("sip.receive", {
+          kind: "server",
+          attributes: {
+            "net.transport": inbound.transport,
+            "net.peer.ip": inbound.remote.host,
+            "net.peer.port": inbound.remote.port,
+          },
+        }),
+      )
 
     const handleSend = (data: Uint8Array, header: (name: string) => string) =>
       Effect.gen(function* () {
         const meta = decodeSipEnvelopeMeta({ get: header })
         if (meta instanceof EnvelopeError) {
           counters.dropped++
+          m.dropped.add({})
           return yield* Effect.logWarning("refused a send request").pipe(
             Effect.annotateLogs({ reason: meta.message }),
           )
@@ -241,6 +314,7 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
           connection: meta.connection,
         }
         counters.sent++
+        countSent(data)
         transports.send(target, Buffer.from(data.buffer, data.byteOffset, data.byteLength))
       })
 
