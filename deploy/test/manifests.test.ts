@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url"
 import { decodeConfigText } from "@b2bua/config"
 import { decodeRoutingConfig } from "@b2bua/contracts"
 import { beforeAll, describe, expect, it } from "vitest"
+import { parse as parseYaml } from "yaml"
+import { AuthConfigError, decodeAuthFile } from "../../services/auth/src/AuthConfig.js"
 import {
   configPortProblems,
   consistencyProblems,
@@ -37,11 +39,22 @@ const runnable = new Set(services.filter((s) => hasConfig(repoRoot, s)))
 /** The configuration files the services read, checked with the services' own decoders. */
 const configFileProblems = (objects: ReadonlyArray<K8sObject>): string[] =>
   containers(objects).flatMap((c) => {
-    const path = envOf(objects, c).get("B2BUA_ROUTING_FILE")
-    const file = path === undefined ? undefined : mountedFile(objects, c, path)
-    if (path === undefined || file?.text === undefined) return []
-    const decoded = decodeConfigText(file.source, file.text, decodeRoutingConfig)
-    return decoded._tag === "Failure" ? [`${c.owner}: ${decoded.failure.message}`] : []
+    const env = envOf(objects, c)
+    const problems: string[] = []
+    const routing = env.get("B2BUA_ROUTING_FILE")
+    const routingFile = routing === undefined ? undefined : mountedFile(objects, c, routing)
+    if (routingFile?.text !== undefined) {
+      const decoded = decodeConfigText(routingFile.source, routingFile.text, decodeRoutingConfig)
+      if (decoded._tag === "Failure") problems.push(`${c.owner}: ${decoded.failure.message}`)
+    }
+    const auth = env.get("B2BUA_AUTH_CONFIG")
+    const authFile = auth === undefined ? undefined : mountedFile(objects, c, auth)
+    // An empty file is the base's Secret template: the overlay (or the operator) provides the content.
+    if (authFile?.text !== undefined && authFile.text.trim() !== "") {
+      const decoded = decodeAuthFile(parseYaml(authFile.text), authFile.source)
+      if (decoded instanceof AuthConfigError) problems.push(`${c.owner}: ${decoded.message}`)
+    }
+    return problems
   })
 
 /** Every problem of one rendering, all checks together. */
@@ -224,6 +237,13 @@ describe("the checks catch broken manifests", () => {
     expect(problems).toContain(
       "PodDisruptionBudget/rtp-relay: selects DaemonSet pods, so it needs an integer minAvailable (no maxUnavailable)",
     )
+  })
+
+  it("an auth file with a user in an unknown domain", () => {
+    const problems = mutatedProblems("dev", [
+      { file: "overlays/dev/secrets.yaml", from: "domain: b2bua.dev\n", to: "domain: b2bua.test\n" },
+    ])
+    expect(problems.join("\n")).toMatch(/Deployment\/auth: .*users\[0\]\.domain: unknown domain "b2bua.test"/)
   })
 
   it("a probe on an undeclared port and a container without limits", () => {
