@@ -18,7 +18,9 @@ const edgeMain = fileURLToPath(new URL("../../sip-edge/dist/main.js", import.met
 export interface AuthSuite {
   readonly nats: NatsServerHandle
   readonly sipPort: number
+  /** The first auth instance ("authe2e"); `auths` holds every instance started. */
   readonly auth: ServiceProcess
+  readonly auths: ReadonlyArray<ServiceProcess>
   readonly edge: ServiceProcess
   /** A client connection for request/reply tests of the APIs. */
   readonly client: NatsConnection
@@ -29,26 +31,32 @@ export interface AuthSuite {
 export const startAuthSuite = async (options: {
   readonly configYaml: string
   readonly env?: Readonly<Record<string, string>>
-  /** Start the edge on this port (e.g. to match B2BUA_AUTH_SIP_ADDRESS); default a free one. */
-  readonly sipPort?: number
+  /** Auth instance tokens to start (default one, "authe2e"). */
+  readonly instances?: ReadonlyArray<string>
 }): Promise<AuthSuite> => {
   const dir = mkdtempSync(join(tmpdir(), "auth-e2e-"))
   const configFile = join(dir, "auth.yaml")
   writeFileSync(configFile, options.configYaml)
   const nats = await startNatsServer()
-  const sipPort = options.sipPort ?? (await freeSipPort())
-  const auth = await startService({
-    main: authMain,
-    env: {
-      NATS_URL: nats.url,
-      B2BUA_AUTH_CONFIG: configFile,
-      B2BUA_NONCE_KEY: "e2e-nonce-key-shared-by-instances",
-      B2BUA_AUTH_INSTANCE: "authe2e",
-      B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
-      ...options.env,
-    },
-    readyText: "auth ready",
-  })
+  const sipPort = await freeSipPort()
+  const auths: ServiceProcess[] = []
+  for (const instance of options.instances ?? ["authe2e"]) {
+    auths.push(
+      await startService({
+        main: authMain,
+        env: {
+          NATS_URL: nats.url,
+          B2BUA_AUTH_CONFIG: configFile,
+          B2BUA_NONCE_KEY: "e2e-nonce-key-shared-by-instances",
+          B2BUA_AUTH_INSTANCE: instance,
+          B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
+          ...options.env,
+        },
+        readyText: "auth ready",
+      }),
+    )
+  }
+  const auth = auths[0]!
   const edge = await startService({
     main: edgeMain,
     env: { NATS_URL: nats.url, B2BUA_SIP_LISTEN: `udp:127.0.0.1:${sipPort}`, B2BUA_CC_TIMEOUT_MS: "1000" },
@@ -59,6 +67,7 @@ export const startAuthSuite = async (options: {
     nats,
     sipPort,
     auth,
+    auths,
     edge,
     client,
     request: async (subject, payload) => {
@@ -68,7 +77,7 @@ export const startAuthSuite = async (options: {
     stop: async () => {
       await client.close()
       await edge.stop()
-      await auth.stop()
+      for (const a of auths) await a.stop()
       await nats.stop()
     },
   }
