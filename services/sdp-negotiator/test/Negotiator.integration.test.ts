@@ -234,6 +234,36 @@ describe("sdp-negotiator over NATS", () => {
       }),
     ))
 
+  it("a T.38 re-offer that disables audio and adds an image stream: one session deleted, one created", () =>
+    run((h) =>
+      Effect.gen(function* () {
+        const relay = yield* h.peer("r9", 38000)
+        yield* h.announced([[relay, 0.1]])
+        const first = ok(yield* h.negotiate({ sdp: OFFER }))
+        const up = ok(yield* h.negotiate({ leg: "b", kind: "answer", sdp: ANSWER, media: first.media }))
+        const audioSession = up.media.relay!.streams[0]!.sessionId
+        const t38 = crlf(
+          "v=0\no=IPS 24669 1 IN IP4 172.16.1.11\ns=IPS\nc=IN IP4 172.16.1.11\nt=0 0\nm=audio 0 RTP/AVP 0\nm=image 10012 udptl t38\na=T38FaxVersion:0\n",
+        )
+        const toB = ok(yield* h.negotiate({ sdp: t38, media: up.media }))
+        expect(relay.deleted).toEqual([audioSession])
+        const image = [...relay.sessions.values()][0]!
+        expect(image.create).toMatchObject({ media: "udptl", legs: { a: { remote: { port: 10012 } } } })
+        const offerB = parseSdpOrThrow(toB.sdp)
+        expect(offerB.media.map((m) => [m.media, m.port])).toEqual([
+          ["audio", 0],
+          ["image", image.legs.b.rtpPort],
+        ])
+        const t38Answer = crlf(
+          "v=0\no=IPS 5927 1 IN IP4 172.16.1.21\ns=IPS\nc=IN IP4 172.16.1.21\nt=0 0\nm=audio 0 RTP/AVP 0\nm=image 10014 udptl t38\na=T38FaxVersion:0\n",
+        )
+        const toA = ok(yield* h.negotiate({ leg: "b", kind: "answer", sdp: t38Answer, media: toB.media }))
+        expect(image.updates.at(-1)?.legs?.b?.remote).toEqual({ host: "172.16.1.21", port: 10014 })
+        expect(parseSdpOrThrow(toA.sdp).media.map((m) => m.port)).toEqual([0, image.legs.a.rtpPort])
+        expect(toA.media.relay?.streams.map((s) => [s.index, s.media])).toEqual([[1, "udptl"]])
+      }),
+    ))
+
   it("refuses 488 with warning 305 when no codec is common, and asks nothing of the relay", () =>
     run((h) =>
       Effect.gen(function* () {
