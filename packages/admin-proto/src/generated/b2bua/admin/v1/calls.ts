@@ -132,7 +132,7 @@ export interface Call {
   ringingAtMs: number;
   answeredAtMs: number;
   endedAtMs: number;
-  /** When the stored call was last written. */
+  /** Time of the call's last event. */
   updatedAtMs: number;
   /** W3C trace id of the call's trace, when tracing is on. */
   traceId: string;

@@ -28,16 +28,19 @@ export const protobufFileName = "b2bua/admin/v1/registrations.proto";
 export interface Binding {
   /** Address of record, e.g. sip:alice@example.com. */
   aor: string;
+  /** The Contact URI as registered. */
   contact: string;
   /** Milliseconds since the epoch. */
   expiresAtMs: number;
-  /** Source the REGISTER came from (host:port) and its transport. */
+  /** Where the REGISTER really came from (RFC 3581 received/rport, host:port) and its transport. */
   source: string;
   transport: string;
-  userAgent: string;
-  /** RFC 3261 §10.2.4: Call-ID and CSeq of the last refresh. */
+  /** RFC 3261 §10.3 step 7: Call-ID and CSeq of the REGISTER that last wrote the binding. */
   callId: string;
   cseq: number;
+  /** RFC 3261 §20.10 q-value and the other contact parameters as written. */
+  q: number;
+  params: string;
 }
 
 export interface ListBindingsRequest {
@@ -70,13 +73,17 @@ export interface RemoveBindingResponse {
 
 export interface OutboundRegistration {
   trunk: string;
-  aor: string;
-  registrar: string;
-  /** "registered", "registering", "failed", "unregistered". */
+  /** "Unregistered", "Registering", "Registered" or "Failed". */
   state: string;
+  /** The auth instance registering the trunk. */
+  owner: string;
+  /** When the carrier's registration lapses unless refreshed; 0 when not registered. */
   expiresAtMs: number;
   lastSipCode: number;
   lastError: string;
+  /** When the next REGISTER goes out (refresh or retry). */
+  nextAttemptAtMs: number;
+  updatedAtMs: number;
 }
 
 export interface ListOutboundRegistrationsRequest {
@@ -87,7 +94,7 @@ export interface ListOutboundRegistrationsResponse {
 }
 
 function createBaseBinding(): Binding {
-  return { aor: "", contact: "", expiresAtMs: 0, source: "", transport: "", userAgent: "", callId: "", cseq: 0 };
+  return { aor: "", contact: "", expiresAtMs: 0, source: "", transport: "", callId: "", cseq: 0, q: 0, params: "" };
 }
 
 export const Binding: MessageFns<Binding> = {
@@ -107,14 +114,17 @@ export const Binding: MessageFns<Binding> = {
     if (message.transport !== "") {
       writer.uint32(42).string(message.transport);
     }
-    if (message.userAgent !== "") {
-      writer.uint32(50).string(message.userAgent);
-    }
     if (message.callId !== "") {
-      writer.uint32(58).string(message.callId);
+      writer.uint32(50).string(message.callId);
     }
     if (message.cseq !== 0) {
-      writer.uint32(64).uint32(message.cseq);
+      writer.uint32(56).uint32(message.cseq);
+    }
+    if (message.q !== 0) {
+      writer.uint32(65).double(message.q);
+    }
+    if (message.params !== "") {
+      writer.uint32(74).string(message.params);
     }
     return writer;
   },
@@ -177,23 +187,31 @@ export const Binding: MessageFns<Binding> = {
               break;
             }
 
-            message.userAgent = reader.string();
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
             message.callId = reader.string();
             continue;
           }
-          case 8: {
-            if (tag !== 64) {
+          case 7: {
+            if (tag !== 56) {
               break;
             }
 
             message.cseq = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.q = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.params = reader.string();
             continue;
           }
         }
@@ -219,17 +237,14 @@ export const Binding: MessageFns<Binding> = {
         : 0,
       source: isSet(object.source) ? globalThis.String(object.source) : "",
       transport: isSet(object.transport) ? globalThis.String(object.transport) : "",
-      userAgent: isSet(object.userAgent)
-        ? globalThis.String(object.userAgent)
-        : isSet(object.user_agent)
-        ? globalThis.String(object.user_agent)
-        : "",
       callId: isSet(object.callId)
         ? globalThis.String(object.callId)
         : isSet(object.call_id)
         ? globalThis.String(object.call_id)
         : "",
       cseq: isSet(object.cseq) ? globalThis.Number(object.cseq) : 0,
+      q: isSet(object.q) ? globalThis.Number(object.q) : 0,
+      params: isSet(object.params) ? globalThis.String(object.params) : "",
     };
   },
 
@@ -250,14 +265,17 @@ export const Binding: MessageFns<Binding> = {
     if (message.transport !== "") {
       obj.transport = message.transport;
     }
-    if (message.userAgent !== "") {
-      obj.userAgent = message.userAgent;
-    }
     if (message.callId !== "") {
       obj.callId = message.callId;
     }
     if (message.cseq !== 0) {
       obj.cseq = Math.round(message.cseq);
+    }
+    if (message.q !== 0) {
+      obj.q = floatToJson(message.q);
+    }
+    if (message.params !== "") {
+      obj.params = message.params;
     }
     return obj;
   },
@@ -272,9 +290,10 @@ export const Binding: MessageFns<Binding> = {
     message.expiresAtMs = object.expiresAtMs ?? 0;
     message.source = object.source ?? "";
     message.transport = object.transport ?? "";
-    message.userAgent = object.userAgent ?? "";
     message.callId = object.callId ?? "";
     message.cseq = object.cseq ?? 0;
+    message.q = object.q ?? 0;
+    message.params = object.params ?? "";
     return message;
   },
 };
@@ -755,7 +774,16 @@ export const RemoveBindingResponse: MessageFns<RemoveBindingResponse> = {
 };
 
 function createBaseOutboundRegistration(): OutboundRegistration {
-  return { trunk: "", aor: "", registrar: "", state: "", expiresAtMs: 0, lastSipCode: 0, lastError: "" };
+  return {
+    trunk: "",
+    state: "",
+    owner: "",
+    expiresAtMs: 0,
+    lastSipCode: 0,
+    lastError: "",
+    nextAttemptAtMs: 0,
+    updatedAtMs: 0,
+  };
 }
 
 export const OutboundRegistration: MessageFns<OutboundRegistration> = {
@@ -763,23 +791,26 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
     if (message.trunk !== "") {
       writer.uint32(10).string(message.trunk);
     }
-    if (message.aor !== "") {
-      writer.uint32(18).string(message.aor);
-    }
-    if (message.registrar !== "") {
-      writer.uint32(26).string(message.registrar);
-    }
     if (message.state !== "") {
-      writer.uint32(34).string(message.state);
+      writer.uint32(18).string(message.state);
+    }
+    if (message.owner !== "") {
+      writer.uint32(26).string(message.owner);
     }
     if (message.expiresAtMs !== 0) {
-      writer.uint32(40).int64(message.expiresAtMs);
+      writer.uint32(32).int64(message.expiresAtMs);
     }
     if (message.lastSipCode !== 0) {
-      writer.uint32(48).uint32(message.lastSipCode);
+      writer.uint32(40).uint32(message.lastSipCode);
     }
     if (message.lastError !== "") {
-      writer.uint32(58).string(message.lastError);
+      writer.uint32(50).string(message.lastError);
+    }
+    if (message.nextAttemptAtMs !== 0) {
+      writer.uint32(56).int64(message.nextAttemptAtMs);
+    }
+    if (message.updatedAtMs !== 0) {
+      writer.uint32(64).int64(message.updatedAtMs);
     }
     return writer;
   },
@@ -810,7 +841,7 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
               break;
             }
 
-            message.aor = reader.string();
+            message.state = reader.string();
             continue;
           }
           case 3: {
@@ -818,15 +849,15 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
               break;
             }
 
-            message.registrar = reader.string();
+            message.owner = reader.string();
             continue;
           }
           case 4: {
-            if (tag !== 34) {
+            if (tag !== 32) {
               break;
             }
 
-            message.state = reader.string();
+            message.expiresAtMs = longToNumber(reader.int64());
             continue;
           }
           case 5: {
@@ -834,23 +865,31 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
               break;
             }
 
-            message.expiresAtMs = longToNumber(reader.int64());
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
             message.lastSipCode = reader.uint32();
             continue;
           }
-          case 7: {
-            if (tag !== 58) {
+          case 6: {
+            if (tag !== 50) {
               break;
             }
 
             message.lastError = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.nextAttemptAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.updatedAtMs = longToNumber(reader.int64());
             continue;
           }
         }
@@ -868,9 +907,8 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
   fromJSON(object: any): OutboundRegistration {
     return {
       trunk: isSet(object.trunk) ? globalThis.String(object.trunk) : "",
-      aor: isSet(object.aor) ? globalThis.String(object.aor) : "",
-      registrar: isSet(object.registrar) ? globalThis.String(object.registrar) : "",
       state: isSet(object.state) ? globalThis.String(object.state) : "",
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
       expiresAtMs: isSet(object.expiresAtMs)
         ? globalThis.Number(object.expiresAtMs)
         : isSet(object.expires_at_ms)
@@ -886,6 +924,16 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
         : isSet(object.last_error)
         ? globalThis.String(object.last_error)
         : "",
+      nextAttemptAtMs: isSet(object.nextAttemptAtMs)
+        ? globalThis.Number(object.nextAttemptAtMs)
+        : isSet(object.next_attempt_at_ms)
+        ? globalThis.Number(object.next_attempt_at_ms)
+        : 0,
+      updatedAtMs: isSet(object.updatedAtMs)
+        ? globalThis.Number(object.updatedAtMs)
+        : isSet(object.updated_at_ms)
+        ? globalThis.Number(object.updated_at_ms)
+        : 0,
     };
   },
 
@@ -894,14 +942,11 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
     if (message.trunk !== "") {
       obj.trunk = message.trunk;
     }
-    if (message.aor !== "") {
-      obj.aor = message.aor;
-    }
-    if (message.registrar !== "") {
-      obj.registrar = message.registrar;
-    }
     if (message.state !== "") {
       obj.state = message.state;
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
     }
     if (message.expiresAtMs !== 0) {
       obj.expiresAtMs = Math.round(message.expiresAtMs);
@@ -912,6 +957,12 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
     if (message.lastError !== "") {
       obj.lastError = message.lastError;
     }
+    if (message.nextAttemptAtMs !== 0) {
+      obj.nextAttemptAtMs = Math.round(message.nextAttemptAtMs);
+    }
+    if (message.updatedAtMs !== 0) {
+      obj.updatedAtMs = Math.round(message.updatedAtMs);
+    }
     return obj;
   },
 
@@ -921,12 +972,13 @@ export const OutboundRegistration: MessageFns<OutboundRegistration> = {
   fromPartial(object: DeepPartial<OutboundRegistration>): OutboundRegistration {
     const message = createBaseOutboundRegistration();
     message.trunk = object.trunk ?? "";
-    message.aor = object.aor ?? "";
-    message.registrar = object.registrar ?? "";
     message.state = object.state ?? "";
+    message.owner = object.owner ?? "";
     message.expiresAtMs = object.expiresAtMs ?? 0;
     message.lastSipCode = object.lastSipCode ?? 0;
     message.lastError = object.lastError ?? "";
+    message.nextAttemptAtMs = object.nextAttemptAtMs ?? 0;
+    message.updatedAtMs = object.updatedAtMs ?? 0;
     return message;
   },
 };
@@ -1077,7 +1129,10 @@ export const RegistrationServiceService = {
     responseSerialize: (value: GetBindingsResponse): Buffer => Buffer.from(GetBindingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetBindingsResponse => GetBindingsResponse.decode(value),
   },
-  /** Removes one contact of an address of record (as a REGISTER with Expires: 0 would). */
+  /**
+   * Removes one contact of an address of record (as a REGISTER with Expires: 0 would). NOT_FOUND when
+   * the address of record has no such contact.
+   */
   removeBinding: {
     path: "/b2bua.admin.v1.RegistrationService/RemoveBinding" as const,
     requestStream: false as const,
@@ -1088,7 +1143,7 @@ export const RegistrationServiceService = {
       Buffer.from(RemoveBindingResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveBindingResponse => RemoveBindingResponse.decode(value),
   },
-  /** State of each outbound registration to carriers. */
+  /** State of each outbound registration to carriers (asked of the auth service; UNAVAILABLE without it). */
   listOutboundRegistrations: {
     path: "/b2bua.admin.v1.RegistrationService/ListOutboundRegistrations" as const,
     requestStream: false as const,
@@ -1109,9 +1164,12 @@ export interface RegistrationServiceServer extends UntypedServiceImplementation 
   listBindings: handleUnaryCall<ListBindingsRequest, ListBindingsResponse>;
   /** The bindings of one address of record; NOT_FOUND when it has none. */
   getBindings: handleUnaryCall<GetBindingsRequest, GetBindingsResponse>;
-  /** Removes one contact of an address of record (as a REGISTER with Expires: 0 would). */
+  /**
+   * Removes one contact of an address of record (as a REGISTER with Expires: 0 would). NOT_FOUND when
+   * the address of record has no such contact.
+   */
   removeBinding: handleUnaryCall<RemoveBindingRequest, RemoveBindingResponse>;
-  /** State of each outbound registration to carriers. */
+  /** State of each outbound registration to carriers (asked of the auth service; UNAVAILABLE without it). */
   listOutboundRegistrations: handleUnaryCall<ListOutboundRegistrationsRequest, ListOutboundRegistrationsResponse>;
 }
 
@@ -1148,7 +1206,10 @@ export interface RegistrationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetBindingsResponse) => void,
   ): ClientUnaryCall;
-  /** Removes one contact of an address of record (as a REGISTER with Expires: 0 would). */
+  /**
+   * Removes one contact of an address of record (as a REGISTER with Expires: 0 would). NOT_FOUND when
+   * the address of record has no such contact.
+   */
   removeBinding(
     request: RemoveBindingRequest,
     callback: (error: ServiceError | null, response: RemoveBindingResponse) => void,
@@ -1164,7 +1225,7 @@ export interface RegistrationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveBindingResponse) => void,
   ): ClientUnaryCall;
-  /** State of each outbound registration to carriers. */
+  /** State of each outbound registration to carriers (asked of the auth service; UNAVAILABLE without it). */
   listOutboundRegistrations(
     request: ListOutboundRegistrationsRequest,
     callback: (error: ServiceError | null, response: ListOutboundRegistrationsResponse) => void,
@@ -1190,6 +1251,10 @@ export const RegistrationServiceClient = makeGenericClientConstructor(
   service: typeof RegistrationServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
