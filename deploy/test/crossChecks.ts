@@ -20,6 +20,7 @@ export interface Container {
   readonly spec: Json
   readonly pod: Json
   readonly podLabels: Json
+  readonly podAnnotations: Json
 }
 
 const workloadKinds = new Set(["Deployment", "DaemonSet", "StatefulSet"])
@@ -38,6 +39,7 @@ export const containers = (objects: ReadonlyArray<K8sObject>): Container[] =>
       spec: obj(c),
       pod,
       podLabels: obj(obj(template.metadata).labels),
+      podAnnotations: obj(obj(template.metadata).annotations),
     }))
   })
 
@@ -284,6 +286,12 @@ export const configPortProblems = (objects: ReadonlyArray<K8sObject>): string[] 
     }
     if (metrics === undefined && metricsPort !== undefined) {
       problems.push(`${where}: declares a metrics port but B2BUA_METRICS_PORT is not set`)
+    }
+    const scrapePort = obj(c.podAnnotations)["prometheus.io/port"]
+    if (scrapePort !== undefined && portNumber(str(scrapePort)) !== metrics) {
+      problems.push(
+        `${where}: prometheus.io/port ${String(scrapePort)} is not B2BUA_METRICS_PORT (${String(metrics)})`,
+      )
     }
     const sip = portNumber(env.get("B2BUA_SIP_PORT"))
     const sipPorts = ports.filter((p) => str(p.name)?.startsWith("sip-"))

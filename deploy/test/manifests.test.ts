@@ -27,7 +27,7 @@ import {
   serviceOf,
 } from "./crossChecks.js"
 import { type K8sObject, type Mutation, render, secretsDeletedBy, withMutatedCopy } from "./kustomize.js"
-import { schemaProblems } from "./schema.js"
+import { schemaProblems, warmSchemas } from "./schema.js"
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 const k8s = join(repoRoot, "deploy/k8s")
@@ -75,6 +75,11 @@ const problemsOf = (objects: ReadonlyArray<K8sObject>, overlayDir: string): stri
 
 const mutatedProblems = (overlay: string, mutations: ReadonlyArray<Mutation>): string[] =>
   withMutatedCopy(k8s, `overlays/${overlay}`, mutations, (dir) => problemsOf(render(dir), dir))
+
+// Loading the Kubernetes model interfaces takes seconds, far more on a loaded machine: once, up front.
+beforeAll(() => {
+  warmSchemas(repoRoot)
+}, 180_000)
 
 describe.each(["base", ...overlays.map((o) => `overlays/${o}`)])("deploy/k8s/%s", (target) => {
   let objects: K8sObject[] = []
@@ -230,10 +235,18 @@ describe("the checks catch broken manifests", () => {
     )
   })
 
-  it("a PodDisruptionBudget of DaemonSet pods with maxUnavailable", () => {
+  it("a PodDisruptionBudget of DaemonSet pods with maxUnavailable, a scrape port that is not the metrics port", () => {
     const problems = mutatedProblems("production", [
       { file: "base/rtp-relay/pdb.yaml", from: "minAvailable: 1", to: "maxUnavailable: 1" },
+      {
+        file: "base/rtp-relay/daemonset.yaml",
+        from: 'prometheus.io/port: "9465"',
+        to: 'prometheus.io/port: "9464"',
+      },
     ])
+    expect(problems).toContain(
+      "DaemonSet/rtp-relay container rtp-relay: prometheus.io/port 9464 is not B2BUA_METRICS_PORT (9465)",
+    )
     expect(problems).toContain(
       "PodDisruptionBudget/rtp-relay: selects DaemonSet pods, so it needs an integer minAvailable (no maxUnavailable)",
     )

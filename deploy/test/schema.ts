@@ -137,6 +137,11 @@ const unknownFields = (c: Checker, value: unknown, type: ts.Type, path: string, 
   }
 }
 
+/** Builds the TypeScript program over the model interfaces now (tests call it in a hook with a long timeout). */
+export const warmSchemas = (repoRoot: string): void => {
+  typeChecker(repoRoot)
+}
+
 /** Every problem of one object against the API schema, each naming the object and the field. */
 export const schemaProblems = (repoRoot: string, object: K8sObject): string[] => {
   const make = models[keyOf(object)]
