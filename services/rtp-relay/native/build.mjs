@@ -22,5 +22,23 @@ const sources = [
 const built = mtime(addon)
 if (built > 0 && sources.every((s) => mtime(s) < built)) process.exit(0)
 const args = mtime(join(root, "build", "Makefile")) > 0 ? ["build"] : ["rebuild"]
-const r = spawnSync("node-gyp", args, { cwd: root, stdio: "inherit" })
-process.exit(r.status ?? 1)
+// npm names its bundled node-gyp in npm_config_node_gyp during install; outside npm, use that same copy.
+const bundled = join(
+  dirname(process.execPath),
+  "..",
+  "lib",
+  "node_modules",
+  "npm",
+  "node_modules",
+  "node-gyp",
+  "bin",
+  "node-gyp.js",
+)
+const gyp = process.env.npm_config_node_gyp || (mtime(bundled) > 0 ? bundled : "")
+const r = gyp
+  ? spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: "inherit" })
+  : spawnSync("node-gyp", args, { cwd: root, stdio: "inherit" })
+if (r.status !== 0 || mtime(addon) <= built) {
+  console.error("rtp-relay: building the native addon failed (needs g++, make, python3 and liburing-dev)")
+  process.exit(1)
+}
