@@ -7,6 +7,7 @@
  *   b2b.v1.auth.identify        IdentifyRequest  → IdentifyReply     who sent this request (trunk/user)
  *   b2b.v1.auth.locate          LocateRequest    → LocateReply       the registered contacts of an AOR
  *   b2b.v1.auth.outbound.state  OutboundStateRequest → OutboundStateReply  registrations to carriers
+ *   b2b.v1.auth.blocks          AuthBlock, published (no queue group): a cool-down every instance applies
  *
  * Unknown fields are ignored by the decoders, so v1 peers can add optional fields.
  */
@@ -21,6 +22,8 @@ export const authSubjects = {
   locate: (): string => `${PREFIX}.locate`,
   /** The admin API asks for the state of the suite's own registrations to carriers. */
   outboundState: (): string => `${PREFIX}.outbound.state`,
+  /** Between auth instances: a source or user that passed the failure threshold, blocked everywhere. */
+  blocks: (): string => `${PREFIX}.blocks`,
 } as const
 
 const HostPort = Schema.Struct({
@@ -144,6 +147,18 @@ export const OutboundStateReply = Schema.Struct({
 export type OutboundStateReply = typeof OutboundStateReply.Type
 
 // ---------------------------------------------------------------------------------------------------
+// brute-force blocks shared by auth instances
+
+export const AuthBlock = Schema.Struct({
+  v: Schema.Literal(1),
+  /** `s:<address>` for a source, `u:<realm>:<username>` for a user. */
+  key: Schema.String,
+  /** End of the cool-down, ms since the epoch. */
+  until: Schema.Number,
+})
+export type AuthBlock = typeof AuthBlock.Type
+
+// ---------------------------------------------------------------------------------------------------
 // Encoding and decoding
 
 const encoder = new TextEncoder()
@@ -157,7 +172,8 @@ export const encodeAuthPayload = (
     | LocateRequest
     | LocateReply
     | OutboundStateRequest
-    | OutboundStateReply,
+    | OutboundStateReply
+    | AuthBlock,
 ): Uint8Array => encoder.encode(JSON.stringify(payload))
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -189,3 +205,4 @@ export const decodeLocateRequest = decodeWith(LocateRequest)
 export const decodeLocateReply = decodeWith(LocateReply)
 export const decodeOutboundStateRequest = decodeWith(OutboundStateRequest)
 export const decodeOutboundStateReply = decodeWith(OutboundStateReply)
+export const decodeAuthBlock = decodeWith(AuthBlock)

@@ -20,6 +20,7 @@ describe("auth contract v1", () => {
     expect(authSubjects.identify()).toBe("b2b.v1.auth.identify")
     expect(authSubjects.locate()).toBe("b2b.v1.auth.locate")
     expect(authSubjects.outboundState()).toBe("b2b.v1.auth.outbound.state")
+    expect(authSubjects.blocks()).toBe("b2b.v1.auth.blocks")
   })
 
   it("round-trips an identify request and every reply form", () => {

@@ -6,6 +6,7 @@
 import { Bus, type BusMessage, openKv } from "@b2bua/bus"
 import {
   authSubjects,
+  decodeAuthBlock,
   decodeIdentifyRequest,
   decodeLocateRequest,
   decodeOutboundStateRequest,
@@ -49,7 +50,19 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
       bruteForce: config.bruteForce,
       credentials,
       counts,
+      announceBlock: (key, until) =>
+        bus.publish(authSubjects.blocks(), encodeAuthPayload({ v: 1, key, until })).pipe(Effect.ignore),
     })
+    // Failures are counted per instance; a block, once decided, holds on every instance.
+    yield* bus
+      .subscribe(authSubjects.blocks(), (m) =>
+        Effect.gen(function* () {
+          const block = decodeAuthBlock(m.data)
+          if (typeof block === "string") return
+          authenticator.limiter.block(block.key, block.until, yield* Clock.currentTimeMillis)
+        }),
+      )
+      .pipe(Effect.orDie)
     const registrar = makeRegistrar({ config, bus, bindings, authenticator })
     const identify = makeIdentify({ config, trunks: trunkMatcher(config.trunks), authenticator })
     const locate = makeLocate(bindings)

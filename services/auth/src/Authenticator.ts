@@ -45,6 +45,8 @@ export const makeAuthenticator = (deps: {
   readonly bruteForce: BruteForcePolicy
   readonly credentials: CredentialStore
   readonly counts: NonceCounts
+  /** Tells the other instances about a block that starts here (they refuse the key too). */
+  readonly announceBlock: (key: string, until: number) => Effect.Effect<void>
 }): Authenticator => {
   const limiter = new FailureLimiter(deps.bruteForce)
   const sourceKey = (s: string) => `s:${s}`
@@ -72,9 +74,13 @@ export const makeAuthenticator = (deps: {
   const failed = (request: AuthRequest, username: string | undefined, reason: string) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const bySource = limiter.fail(sourceKey(request.source), now)
-      const byUser = username === undefined ? false : limiter.fail(userKey(request.realm, username), now)
-      if (bySource || byUser) {
+      const keys = [
+        sourceKey(request.source),
+        ...(username === undefined ? [] : [userKey(request.realm, username)]),
+      ]
+      const blocked = keys.filter((key) => limiter.fail(key, now))
+      for (const key of blocked) yield* deps.announceBlock(key, limiter.blockedUntil(key))
+      if (blocked.length > 0) {
         yield* Effect.logWarning("authentication failures past the threshold: cool-down").pipe(
           Effect.annotateLogs({ source: request.source, user: username ?? "", reason }),
         )

@@ -30,6 +30,20 @@ export class FailureLimiter {
     return e !== undefined && e.blockedUntil > now
   }
 
+  /** Applies a block decided elsewhere (another instance): the key is refused until `until`. */
+  block(key: string, until: number, now: number): void {
+    const e = this.entries.get(key) ?? { windowStart: now, failures: 0, blockedUntil: 0 }
+    e.blockedUntil = Math.max(e.blockedUntil, until)
+    this.entries.delete(key)
+    this.entries.set(key, e)
+    this.trim()
+  }
+
+  /** When the key's cool-down ends (0 when it has none). */
+  blockedUntil(key: string): number {
+    return this.entries.get(key)?.blockedUntil ?? 0
+  }
+
   /** Counts one failure; returns true when this failure starts (or extends) a block. */
   fail(key: string, now: number): boolean {
     let e = this.entries.get(key)

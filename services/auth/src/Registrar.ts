@@ -149,6 +149,7 @@ export const makeRegistrar = (deps: {
         realm: domain.realm,
         algorithms: domain.algorithms,
         source: source.host,
+        body: request.body,
       })
       switch (auth._tag) {
         case "Challenge":

@@ -121,6 +121,14 @@ describe("brute-force limiter", () => {
     expect(l.blocked("src", T0 + 2 + 300_000)).toBe(false)
   })
 
+  it("applies a block decided by another instance", () => {
+    const l = new FailureLimiter(limits)
+    l.block("u:r:eve", T0 + 1000, T0)
+    expect(l.blocked("u:r:eve", T0 + 999)).toBe(true)
+    expect(l.blockedUntil("u:r:eve")).toBe(T0 + 1000)
+    expect(l.blocked("u:r:eve", T0 + 1000)).toBe(false)
+  })
+
   it("forgets failures older than the window and stays bounded", () => {
     const l = new FailureLimiter(limits, 100)
     l.fail("src", T0)
