@@ -27,7 +27,7 @@ import type { BindingStore } from "./Stores.js"
 
 const POLICY: RequestPolicy = {
   allowedMethods: ["REGISTER"],
-  supportedExtensions: ["path"],
+  supportedExtensions: [],
   acceptedContentTypes: [],
   uriSchemes: ["sip", "sips"],
   forwards: false,
