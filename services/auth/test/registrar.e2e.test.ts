@@ -111,6 +111,19 @@ describe("registrar with digest, end to end", () => {
     expect(ok.header("Contact")).toMatch(new RegExp(`^<sip:alice@127.0.0.1:${ua.port}>;expires=(300|299)$`))
   })
 
+  it("answers a retransmitted REGISTER (same branch) with the same response (RFC 3261 §17.2.2)", async () => {
+    const challenge = await exchange(register("alice", { expires: 300 }))
+    const message = register("alice", {
+      expires: 300,
+      authorization: authorization(challenge.header("WWW-Authenticate")!, "alice", "alice-pw", 1),
+    })
+    const first = await exchange(message)
+    const again = await exchange(message)
+    expect(first.status).toBe(200)
+    expect(again.status).toBe(200)
+    expect(again.toTag).toBe(first.toTag)
+  })
+
   it("rejects the same Authorization replayed (same nonce and nc) with a new challenge", async () => {
     const replay = await exchange(register("alice", { expires: 300, authorization: aliceAuthorization }))
     expect(replay.status).toBe(401)
