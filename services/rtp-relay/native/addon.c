@@ -162,6 +162,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_err(env, "ERR_RELAY_ARGS", "maxLegs: expected 2..4194304");
   }
   h->e.max_legs = (uint32_t)max_legs;
+  double coalesce = get_num(env, argv[0], "coalesceUs", 200);
+  if (coalesce < 0 || coalesce > 10000) {
+    free(h);
+    return throw_err(env, "ERR_RELAY_ARGS", "coalesceUs: expected 0..10000");
+  }
+  h->e.coalesce_us = (uint32_t)coalesce;
   napi_value mv;
   char mode[16] = "auto";
   if (get_prop(env, argv[0], "mode", &mv)) {

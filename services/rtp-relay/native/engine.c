@@ -166,6 +166,8 @@ int engine_start(struct engine *e) {
   e->running = 1;
   int rc = pthread_create(&e->thread, NULL, engine_main, e);
   if (rc != 0) return -rc;
+  /* Named so operators (and the benchmark) can pin or prioritise the forwarding thread apart from JS. */
+  pthread_setname_np(e->thread, "rtp-fwd");
   pthread_mutex_lock(&e->init_mu);
   while (!e->init_done) pthread_cond_wait(&e->init_cv, &e->init_mu);
   pthread_mutex_unlock(&e->init_mu);

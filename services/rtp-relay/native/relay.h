@@ -124,6 +124,7 @@ struct engine {
   int wake_fd; /* eventfd: JavaScript writes after queueing commands */
   int backend;
   int requested; /* 0 auto, BACKEND_URING, BACKEND_EPOLL */
+  uint32_t coalesce_us; /* io_uring: wait this long after a first completion for more (0: none) */
   void *be;      /* backend state */
   pthread_t thread;
   int running;

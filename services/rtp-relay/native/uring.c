@@ -20,10 +20,9 @@
 #define BGID 0
 #define SQ_ENTRIES 4096
 #define CQ_ENTRIES 32768
-/* Interrupt coalescing: once a completion is there, wait up to this long for COALESCE_NR of them.
- * A wake-up costs far more than a packet on a VM (an IPI and a scheduler round trip); 0.2 ms of
- * added delay is small against a 20 ms packet interval and a jitter buffer. */
-#define COALESCE_US 200
+/* Interrupt coalescing: once a completion is there, wait up to engine.coalesce_us for COALESCE_NR of
+ * them. A wake-up costs far more than a packet on a VM (an IPI and a scheduler round trip); a fraction
+ * of a millisecond is small against a 20 ms packet interval and any jitter buffer. */
 #define COALESCE_NR 32
 #ifndef IORING_FEAT_MIN_TIMEOUT
 #define IORING_FEAT_MIN_TIMEOUT (1U << 15) /* Linux 6.13: min_wait_usec in io_uring_getevents_arg */
@@ -66,8 +65,8 @@ static unsigned flush_sq(struct io_uring *ring) {
  * the kernel returns after COALESCE_NR completions or COALESCE_US after the first one, whichever comes
  * first; without it, as soon as one is there.
  */
-static void enter(struct uring_be *b) {
-  if (!b->min_wait) {
+static void enter(struct engine *e, struct uring_be *b) {
+  if (!b->min_wait || e->coalesce_us == 0) {
     io_uring_submit_and_wait(&b->ring, 1);
     return;
   }
@@ -75,7 +74,7 @@ static void enter(struct uring_be *b) {
   struct io_uring_getevents_arg arg;
   memset(&arg, 0, sizeof arg);
   arg.sigmask_sz = _NSIG / 8;
-  arg.pad = COALESCE_US; /* min_wait_usec */
+  arg.pad = e->coalesce_us; /* min_wait_usec */
   syscall(__NR_io_uring_enter, b->ring.ring_fd, to_submit, COALESCE_NR,
           IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
 }
@@ -216,7 +215,7 @@ void uring_run(struct engine *e) {
   struct uring_be *b = e->be;
   arm_wake(e, b);
   while (e->running) {
-    enter(b);
+    enter(e, b);
     e->enters++;
     e->loops++;
     /* Commands first: no send queued below may name a descriptor closed by a command. */

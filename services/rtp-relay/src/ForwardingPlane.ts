@@ -132,7 +132,11 @@ interface NativeConfig {
 
 /** The addon's functions (services/rtp-relay/native/addon.c). */
 export interface NativeAddon {
-  readonly open: (options: { readonly mode: string; readonly maxLegs: number }) => object
+  readonly open: (options: {
+    readonly mode: string
+    readonly maxLegs: number
+    readonly coalesceUs?: number
+  }) => object
   readonly backend: (h: object) => "io_uring" | "epoll"
   readonly addLeg: (h: object, slot: number, host: string, port: number, cfg: NativeConfig) => number
   readonly setLeg: (h: object, slot: number, cfg: NativeConfig, keepRemote: boolean) => number
@@ -178,6 +182,8 @@ export type IoMode = "auto" | "io_uring" | "epoll"
 export interface NativePlaneOptions {
   readonly mode: IoMode
   readonly maxLegs: number
+  /** io_uring interrupt coalescing in µs (default 200; 0 = return on the first completion). */
+  readonly coalesceUs?: number | undefined
 }
 
 export const makeNativePlane = (
@@ -187,7 +193,8 @@ export const makeNativePlane = (
     const addon = loadAddon()
     const handle = yield* Effect.acquireRelease(
       Effect.try({
-        try: () => addon.open({ mode: options.mode, maxLegs: options.maxLegs }),
+        try: () =>
+          addon.open({ mode: options.mode, maxLegs: options.maxLegs, coalesceUs: options.coalesceUs ?? 200 }),
         catch: () => new PlaneError({ operation: `open (${options.mode})`, errno: -38 }),
       }),
       (h) => Effect.sync(() => addon.close(h)),

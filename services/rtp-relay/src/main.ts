@@ -14,7 +14,7 @@ runService({
     runScoped(
       Layer.mergeAll(
         busLayer({ servers: config.natsUrl, name: `rtp-relay-${config.relayId}` }),
-        nativePlaneLayer({ mode: config.io, maxLegs: config.maxSessions * 2 }),
+        nativePlaneLayer({ mode: config.io, maxLegs: config.maxSessions * 2, coalesceUs: config.coalesceUs }),
       ),
       runRelay(config),
     ),
