@@ -72,7 +72,7 @@ export const envOf = (objects: ReadonlyArray<K8sObject>, c: Container): Map<stri
 // What the code reads
 
 /** Source files under `dir`, recursively. */
-const sourceFiles = (dir: string): string[] =>
+export const sourceFiles = (dir: string): string[] =>
   existsSync(dir)
     ? readdirSync(dir).flatMap((entry) => {
         const path = join(dir, entry)

@@ -25,6 +25,7 @@ import {
   portProblems,
   referenceProblems,
   serviceOf,
+  sourceFiles,
 } from "./crossChecks.js"
 import { type K8sObject, type Mutation, render, secretsDeletedBy, withMutatedCopy } from "./kustomize.js"
 import { schemaProblems, warmSchemas } from "./schema.js"
@@ -130,6 +131,20 @@ describe.each(["base", ...overlays.map((o) => `overlays/${o}`)])("deploy/k8s/%s"
 
 describe("docs/operations.md", () => {
   const doc = readFileSync(join(repoRoot, "docs/operations.md"), "utf8")
+
+  it("names every KV bucket the code opens, for the replication step", () => {
+    const buckets = new Set<string>()
+    for (const dir of [
+      ...services.map((s) => `services/${s}/src`),
+      ...readdirSync(join(repoRoot, "packages")).map((p) => `packages/${p}/src`),
+    ]) {
+      for (const file of sourceFiles(join(repoRoot, dir))) {
+        for (const m of readFileSync(file, "utf8").matchAll(/openKv\(\s*"([a-z0-9_-]+)"/g)) buckets.add(m[1]!)
+      }
+    }
+    expect(buckets.size).toBeGreaterThan(0)
+    expect([...buckets].filter((b) => !doc.includes(`\`KV_${b}\``))).toEqual([])
+  })
 
   it.each([...runnable])("documents every variable %s reads", (service) => {
     expect([...envReadBy(repoRoot, service)].filter((name) => !doc.includes(`\`${name}\``))).toEqual([])
