@@ -19,17 +19,9 @@ import {
   TIMER_B,
   TIMER_C,
 } from "./CallState.js"
+import { byeAnswered, hangUpBoth, retransmitByes, sendBye } from "./Hangup.js"
 import { RELAYED_METHODS, relayRequest, relayResponse } from "./InDialogRelay.js"
-import {
-  ackToB,
-  cancelToB,
-  inviteToB,
-  relayToA,
-  requestToA,
-  requestToB,
-  sendBye,
-  toB,
-} from "./LegMessages.js"
+import { ackToB, cancelToB, inviteToB, relayToA, requestToA, requestToB, toB } from "./LegMessages.js"
 import { answerReinvite, relayReinvite } from "./Reinvite.js"
 import { onPrackFromA, onReliableProvisional, reliableRSeq, retransmitReliable } from "./Reliable.js"
 
@@ -110,7 +102,7 @@ export const startCall = (
     bLocalSeq: 0,
     bHeard: false,
     bTimerA: T1,
-    bye: undefined,
+    byes: [],
     reinvite: undefined,
     relays: [],
     aRSeq: initialRSeq(Number.parseInt(id.random.slice(0, 6), 36) / 36 ** 6),
@@ -132,18 +124,25 @@ export const startCall = (
 }
 
 /** The B-leg INVITE never got a final response: 408 to A (§8.1.3.1, §16.7 step 6), CANCEL on B if it rang. */
-const timeout = (call: Call): Step => {
+const timeout = (call: Call): Step =>
+  failSetup(call, 408, "Request Timeout (no answer from the destination)", [], "B-leg timeout")
+
+/** The call fails before A had its final response: `status` to A, CANCEL to B if B has answered at all. */
+const failSetup = (
+  call: Call,
+  status: number,
+  reason: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  why: string,
+): Step => {
   if (call.aFinal !== undefined) return [call, []]
-  const toA = createResponse(call.aInvite, 408, {
-    toTag: call.aTag,
-    reason: "Request Timeout (no answer from the destination)",
-  })
+  const toA = createResponse(call.aInvite, status, { toTag: call.aTag, reason, headers })
   if (!call.bHeard) {
     return [
       { ...call, phase: "Ended", aFinal: toA },
       [
         { _tag: "SendA", message: toA },
-        { _tag: "Ended", reason: "B-leg timeout" },
+        { _tag: "Ended", reason: why },
       ],
     ]
   }
@@ -159,7 +158,7 @@ const timeout = (call: Call): Step => {
  * INVITE its final response.
  */
 const afterEnd = (call: Call, event: CallEvent): Step => {
-  if (event._tag === "TimerFired") return [call, []]
+  if (event._tag !== "FromA" && event._tag !== "FromB") return [call, []]
   const m = event.message
   if (m.kind === "request") {
     if (m.method === "BYE") {
@@ -188,25 +187,41 @@ const afterEnd = (call: Call, event: CallEvent): Step => {
   return [call, []]
 }
 
+/** The negotiator refused an offer the call was relaying: the request that carried it gets the refusal. */
+const mediaRefused = (call: Call, event: Extract<CallEvent, { _tag: "MediaRefused" }>): Step => {
+  const { message, status, reason, headers } = event
+  if (message === call.bInvite) return failSetup(call, status, reason, headers, `media refused (${status})`)
+  const pending =
+    call.reinvite?.relayed === message ? call.reinvite : call.relays.find((r) => r.relayed === message)
+  if (pending === undefined) return [call, []]
+  const refusal = createResponse(pending.received, status, { reason, headers })
+  const next: Call =
+    pending === call.reinvite
+      ? { ...call, reinvite: undefined }
+      : { ...call, relays: call.relays.filter((r) => r !== pending) }
+  return [next, [pending.from === "A" ? { _tag: "SendA", message: refusal } : toB(call, refusal)]]
+}
+
+const hangUp = (call: Call, reason: string, status: number): Step => {
+  if (call.phase === "Ending") return [call, []]
+  if (call.phase === "Answered") return hangUpBoth(call, reason)
+  return failSetup(
+    call,
+    status,
+    `${status === 503 ? "Service Unavailable" : "Call Ended"} (${reason})`,
+    [],
+    reason,
+  )
+}
+
 export const stepCall = (call: Call, event: CallEvent): Step => {
   if (call.phase === "Ended") return afterEnd(call, event)
+  if (event._tag === "MediaRefused") return mediaRefused(call, event)
+  if (event._tag === "HangUp") return hangUp(call, event.reason, event.status)
   if (event._tag === "TimerFired") {
     switch (event.timer) {
-      case "E": {
-        const bye = call.bye
-        if (bye === undefined) return [call, []]
-        const elapsed = bye.elapsed + bye.interval
-        if (elapsed >= 64 * T1)
-          return [{ ...call, phase: "Ended", bye: undefined }, [{ _tag: "Ended", reason: "BYE unanswered" }]]
-        const interval = Math.min(bye.interval * 2, T2)
-        return [
-          { ...call, bye: { ...bye, interval, elapsed } },
-          [
-            bye.side === "A" ? { _tag: "SendA", message: bye.request } : toB(call, bye.request),
-            { _tag: "StartTimer", timer: "E", delayMs: interval },
-          ],
-        ]
-      }
+      case "E":
+        return retransmitByes(call)
       case "A": {
         if (call.bHeard || call.phase !== "Calling") return [call, []]
         const next = call.bTimerA * 2
@@ -310,8 +325,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
           [toB(call, ack), { _tag: "SendA", message: toA }, { _tag: "Ended", reason: `B-leg ${m.status}` }],
         ]
       }
-      if (m.cseq.method === "BYE" && m.status >= 200)
-        return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
+      if (m.cseq.method === "BYE" && m.status >= 200) return byeAnswered(call, "B", m)
       return relayResponse(call, "B", m)
     }
     // Requests from the callee within the B-leg dialog.
@@ -338,8 +352,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     ) {
       return answerReinvite(call, call.reinvite, m)
     }
-    if (m.cseq.method === "BYE" && m.status >= 200)
-      return [{ ...call, phase: "Ended" }, [{ _tag: "Ended", reason: "BYE completed" }]]
+    if (m.cseq.method === "BYE" && m.status >= 200) return byeAnswered(call, "A", m)
     return relayResponse(call, "A", m)
   }
   if (RELAYED_METHODS.includes(m.method) && m.toTag !== undefined) return relayRequest(call, "A", m)

@@ -7,16 +7,22 @@
 import { createHash, randomBytes } from "node:crypto"
 import { Bus, type BusMessage, type KvConflict, openKv } from "@b2bua/bus"
 import {
+  decodeRelayEvent,
   decodeSipEnvelopeMeta,
   EnvelopeError,
   encodeNewRequestReply,
   encodeSipEnvelopeHeaders,
   formatHostPort,
+  initialMediaState,
   isInstanceId,
   ListenerId,
+  type MediaStateV1,
   makeTag,
+  type NegotiationPolicyV1,
   parseHostPort,
   QueueGroups,
+  RelayContractError,
+  relaySubjects,
   type SipEnvelopeMeta,
   Subjects,
 } from "@b2bua/contracts"
@@ -29,7 +35,7 @@ import {
   serializeMessage,
   validateRequest,
 } from "@b2bua/sip"
-import { Effect, Fiber, Queue, type Scope } from "effect"
+import { Effect, Fiber, Queue, Schedule, type Scope } from "effect"
 import {
   type BTarget,
   type Call,
@@ -42,6 +48,8 @@ import {
 } from "./Call.js"
 import { decodeCall, encodeCall } from "./CallRecord.js"
 import type { CallControlConfig } from "./Config.js"
+import { type CallMedia, makeMediaSeam } from "./media/MediaSeam.js"
+import { sdpRole } from "./media/SdpRole.js"
 import { routeCall } from "./routing/Admission.js"
 import { startGatewayHealth } from "./routing/GatewayHealth.js"
 import { type RoutingConfigError, startRouting } from "./routing/RoutingStore.js"
@@ -56,6 +64,8 @@ interface Actor {
   /** The trunks whose limits this call counts against (inbound; outbound of the current attempt). */
   readonly inboundTrunk: string | undefined
   outboundTrunk: string | undefined
+  /** The call's media state (stored with the call) and what the seam remembers of its SDPs. */
+  readonly media: CallMedia
   call: Call
   /** Set when the ended call's linger time is over: the actor stops and is forgotten. */
   released: boolean
@@ -63,6 +73,8 @@ interface Actor {
 
 /** How long an ended call still answers retransmissions (RFC 3261 §17: 64*T1, a transaction's life). */
 const LINGER_MS = 32_000
+/** Relay sessions are leased (contracts Relay); the owner renews them well within the shortest lease. */
+const LEASE_RENEW_MS = 30_000
 
 export interface CallControlStats {
   callsStarted: number
@@ -122,6 +134,17 @@ export const runCallControl = (
       refreshMs: config.routingRefreshMs,
     })
     const limits = new TrunkLimits()
+    const media = makeMediaSeam(bus, config.media)
+    /** The codec policy for a call: its outbound trunk's, else its inbound trunk's (contracts Routing). */
+    const policyOf = (actor: Actor): NegotiationPolicyV1 => {
+      const trunk = routing.current().trunk(actor.outboundTrunk ?? actor.inboundTrunk ?? "")
+      const codecs = trunk?.codecs
+      return {
+        ...(codecs?.allow === undefined ? {} : { allow: codecs.allow }),
+        ...(codecs?.deny === undefined ? {} : { deny: codecs.deny }),
+        ...(codecs?.order === undefined ? {} : { order: codecs.order }),
+      }
+    }
     /** The last edge heard from: the suite's own requests (pings) leave through it. */
     let lastEdge: SipEnvelopeMeta | undefined
     const localOf = (meta: SipEnvelopeMeta) => {
@@ -167,7 +190,31 @@ export const runCallControl = (
       return sendVia(meta, createResponse(request, status, options), parseHostPort(meta.remote)!)
     }
 
-    const perform = (actor: Actor, action: CallAction): Effect.Effect<void> => {
+    /** Before a message with SDP leaves on a leg: the negotiator's SDP, or the refusal as the call's next event. */
+    const withMedia = (
+      actor: Actor,
+      message: SipMessage,
+      toLeg: "A" | "B",
+      send: Effect.Effect<void>,
+    ): Effect.Effect<CallEvent | undefined> => {
+      const role = sdpRole(actor.call, message, toLeg)
+      if (role === undefined) return send.pipe(Effect.as(undefined))
+      return media.prepare(actor.media, message, toLeg, role).pipe(
+        Effect.flatMap((prepared) =>
+          prepared._tag === "Send"
+            ? send.pipe(Effect.as(undefined))
+            : Effect.succeed<CallEvent>({
+                _tag: "MediaRefused",
+                message,
+                status: prepared.status,
+                reason: prepared.reason,
+                headers: prepared.headers,
+              }),
+        ),
+      )
+    }
+
+    const perform = (actor: Actor, action: CallAction): Effect.Effect<CallEvent | undefined> => {
       switch (action._tag) {
         case "SendA": {
           const m = action.message
@@ -175,19 +222,30 @@ export const runCallControl = (
             m.kind === "request"
               ? (hostPortOf(actor.call.aTarget) ?? parseHostPort(actor.aMeta.remote)!)
               : parseHostPort(actor.aMeta.remote)!
-          return sendVia(actor.aMeta, m, remote)
+          return withMedia(
+            actor,
+            m,
+            "A",
+            Effect.suspend(() => sendVia(actor.aMeta, m, remote)),
+          )
         }
         case "SendB":
-          return sendVia(actor.aMeta, action.message, action.to, action.transport)
+          return withMedia(
+            actor,
+            action.message,
+            "B",
+            // Serialized after the negotiator rewrote the body.
+            Effect.suspend(() => sendVia(actor.aMeta, action.message, action.to, action.transport)),
+          )
         case "Attempt":
-          return Effect.sync(() => {
+          return Effect.sync((): undefined => {
             if (actor.outboundTrunk !== undefined) limits.release(actor.outboundTrunk)
             const trunk = routing.current().trunk(action.trunk)
             actor.outboundTrunk = action.trunk
             if (trunk !== undefined) limits.take(trunk, Date.now())
           })
         case "StartTimer":
-          return Effect.sync(() => {
+          return Effect.sync((): undefined => {
             const previous = actor.timers.get(action.timer)
             if (previous !== undefined) fork(Fiber.interrupt(previous))
             actor.timers.set(
@@ -211,6 +269,7 @@ export const runCallControl = (
               .remove(claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag))
               .pipe(Effect.ignore)
             yield* forget(actor)
+            yield* media.release(actor.media)
             yield* Effect.logInfo("call ended").pipe(
               Effect.annotateLogs({ callId: actor.call.aInvite.callId, reason: action.reason }),
             )
@@ -229,6 +288,7 @@ export const runCallControl = (
                 ),
               ),
             )
+            return undefined
           })
       }
     }
@@ -238,7 +298,7 @@ export const runCallControl = (
       `call.${claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag)}`
     const persist = (actor: Actor) =>
       store
-        .put(storeKey(actor), encodeCall(config.instance, actor.aMeta, actor.call))
+        .put(storeKey(actor), encodeCall(config.instance, actor.aMeta, actor.call, actor.media.media))
         .pipe(
           Effect.catch((e) =>
             Effect.logWarning("call not stored").pipe(Effect.annotateLogs({ error: e.message })),
@@ -258,16 +318,32 @@ export const runCallControl = (
       before.aLocalSeq !== after.aLocalSeq ||
       before.bLocalSeq !== after.bLocalSeq
 
+    /** Performs a step's actions; an action that yields an event (a media refusal) supersedes the rest. */
+    const performAll = (actor: Actor, actions: ReadonlyArray<CallAction>): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        for (const action of actions) {
+          const followUp = yield* perform(actor, action)
+          if (followUp !== undefined) return yield* handle(actor, followUp)
+        }
+      })
+
+    const handle = (actor: Actor, event: CallEvent): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const before = actor.call
+        const mediaBefore = actor.media.media
+        const [next, actions] = stepCall(before, event)
+        actor.call = next
+        yield* performAll(actor, actions)
+        if (
+          actor.call.phase !== "Ended" &&
+          (changed(before, actor.call) || actor.media.media !== mediaBefore)
+        )
+          yield* persist(actor)
+      })
+
     const runActor = (actor: Actor): Effect.Effect<void> =>
       Effect.gen(function* () {
-        while (!actor.released) {
-          const event = yield* Queue.take(actor.mailbox)
-          const before = actor.call
-          const [next, actions] = stepCall(before, event)
-          actor.call = next
-          for (const action of actions) yield* perform(actor, action)
-          if (next.phase !== "Ended" && changed(before, next)) yield* persist(actor)
-        }
+        while (!actor.released) yield* handle(actor, yield* Queue.take(actor.mailbox))
       })
 
     const deliver = (actor: Actor, event: CallEvent) =>
@@ -290,18 +366,23 @@ export const runCallControl = (
         )
         const inbound = routing.current().trunk(inboundTrunk)
         if (inbound !== undefined) limits.take(inbound, Date.now())
-        const actor = yield* register(call, meta, inboundTrunk)
+        const actor = yield* register(call, meta, inboundTrunk, initialMediaState)
         stats.callsStarted++
         active++
         yield* Effect.logInfo("call started").pipe(
           Effect.annotateLogs({ callId: invite.callId, bCallId: call.bCallId }),
         )
-        for (const action of actions) yield* perform(actor, action)
+        yield* performAll(actor, actions)
         yield* index(actor)
         fork(runActor(actor))
       })
 
-    const register = (call: Call, meta: SipEnvelopeMeta, inboundTrunk: string | undefined) =>
+    const register = (
+      call: Call,
+      meta: SipEnvelopeMeta,
+      inboundTrunk: string | undefined,
+      mediaState: MediaStateV1,
+    ) =>
       Effect.gen(function* () {
         const mailbox = yield* Queue.dropping<CallEvent>(MAILBOX)
         const actor: Actor = {
@@ -311,6 +392,14 @@ export const runCallControl = (
           timers: new Map(),
           inboundTrunk,
           outboundTrunk: undefined,
+          media: {
+            callId: call.aInvite.callId,
+            owner: config.instance,
+            media: mediaState,
+            policy: () => policyOf(actor),
+            rewritten: new WeakSet(),
+            answers: new Map(),
+          },
           call,
           released: false,
         }
@@ -339,7 +428,11 @@ export const runCallControl = (
         if (entry === undefined || stored === undefined || typeof stored === "string") return false
         if (stored.owner !== config.instance) {
           const won = yield* store
-            .update(entry.key, encodeCall(config.instance, stored.aMeta, stored.call), entry.revision)
+            .update(
+              entry.key,
+              encodeCall(config.instance, stored.aMeta, stored.call, stored.media),
+              entry.revision,
+            )
             .pipe(
               Effect.as(true),
               Effect.catchTag("KvConflict", () => Effect.succeed(false)),
@@ -368,6 +461,7 @@ export const runCallControl = (
           { ...stored.call, id: { ...stored.call.id, owner } },
           stored.aMeta,
           undefined,
+          stored.media,
         )
         stats.callsTakenOver++
         active++
@@ -553,6 +647,42 @@ export const runCallControl = (
       })
     yield* bus
       .subscribe(Subjects.callControlTakeover(), onTakeover, { queue: QueueGroups.callControl })
+      .pipe(Effect.orDie)
+    // The owner keeps its calls' relay sessions alive (their leases free them if this instance dies).
+    yield* Effect.forkScoped(
+      Effect.suspend(() =>
+        Effect.forEach(
+          [...actors.values()].filter((a) => a.call.phase !== "Ended"),
+          (a) => media.renew(a.media),
+          { concurrency: 8, discard: true },
+        ),
+      ).pipe(Effect.repeat(Schedule.spaced(LEASE_RENEW_MS))),
+    )
+    // Relay events for this instance's calls: lost media ends the call on both legs.
+    yield* bus
+      .subscribe(relaySubjects.events(config.instance), (m) =>
+        Effect.gen(function* () {
+          const event = decodeRelayEvent(m.data)
+          if (event instanceof RelayContractError) return
+          const actor = [...actors.values()].find((a) =>
+            a.media.media.relay?.streams.some((s) => s.sessionId === event.sessionId),
+          )
+          if (actor === undefined) return
+          if (event.type === "dtmf") {
+            return yield* Effect.logInfo("dtmf").pipe(
+              Effect.annotateLogs({ callId: actor.call.aInvite.callId, leg: event.leg, digit: event.digit }),
+            )
+          }
+          yield* Effect.logWarning("media lost").pipe(
+            Effect.annotateLogs({ callId: actor.call.aInvite.callId, event: event.type }),
+          )
+          yield* deliver(actor, {
+            _tag: "HangUp",
+            reason: `SIP;cause=408;text="${event.type === "media-timeout" ? "media timeout" : "media session lost"}"`,
+            status: 503,
+          })
+        }),
+      )
       .pipe(Effect.orDie)
     yield* Effect.logInfo("call-control ready").pipe(
       Effect.annotateLogs({

@@ -4,25 +4,42 @@
  * bytes (base64 in JSON); a pending re-INVITE or BYE is not kept (its transaction dies with the owner
  * and the peer retransmits or gives up). Pure encode/decode.
  */
-import { decodeSipEnvelopeMeta, EnvelopeError, isInstanceId, type SipEnvelopeMeta } from "@b2bua/contracts"
+import {
+  decodeSipEnvelopeMeta,
+  EnvelopeError,
+  initialMediaState,
+  isInstanceId,
+  MediaStateV1 as MediaStateSchema,
+  type MediaStateV1,
+  SdpNegotiationContractError,
+  type SipEnvelopeMeta,
+} from "@b2bua/contracts"
 import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
+import { Result, Schema } from "effect"
 import type { BTarget, Call, CallPhase } from "./Call.js"
 
 export interface StoredCall {
   readonly owner: string
   readonly aMeta: SipEnvelopeMeta
   readonly call: Call
+  /** The call's media state as the SDP negotiator left it (contracts SdpNegotiation). */
+  readonly media: MediaStateV1
 }
 
 const b64 = (m: SipRequest | SipResponse): string => serializeMessage(m).toString("base64")
 
-export const encodeCall = (owner: string, aMeta: SipEnvelopeMeta, call: Call): Uint8Array => {
+export const encodeCall = (
+  owner: string,
+  aMeta: SipEnvelopeMeta,
+  call: Call,
+  media: MediaStateV1 = initialMediaState,
+): Uint8Array => {
   const {
     aInvite,
     aFinal,
     bInvite,
     reinvite: _reinvite,
-    bye: _bye,
+    byes: _byes,
     relays: _relays,
     reliable: _reliable,
     bOwnPrack: _prack,
@@ -33,6 +50,7 @@ export const encodeCall = (owner: string, aMeta: SipEnvelopeMeta, call: Call): U
       v: 1,
       owner,
       aMeta,
+      media,
       call: {
         ...rest,
         aInvite: b64(aInvite),
@@ -201,9 +219,12 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
   ) {
     return "stored call: missing fields"
   }
+  const media = decodeMediaState(top.get("media"))
+  if (media instanceof SdpNegotiationContractError) return `stored call: ${media.message}`
   return {
     owner,
     aMeta,
+    media,
     call: {
       phase,
       id: { owner: { kind: "callControl", instance }, random, local },
@@ -231,8 +252,17 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       reliable: undefined,
       bRSeq: num(c, "bRSeq"),
       bOwnPrack: undefined,
-      bye: undefined,
+      byes: [],
       sent,
     },
   }
+}
+
+/** The stored media state, checked with the contract's schema; absent (older records) means none yet. */
+const decodeMediaState = (value: unknown): MediaStateV1 | SdpNegotiationContractError => {
+  if (value === undefined) return initialMediaState
+  const decoded = Schema.decodeUnknownResult(MediaStateSchema)(value)
+  return Result.isSuccess(decoded)
+    ? decoded.success
+    : new SdpNegotiationContractError({ field: "media", reason: "not a media state" })
 }

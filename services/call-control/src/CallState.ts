@@ -71,7 +71,7 @@ export interface Call {
   /** The current Timer A interval of the B-leg INVITE (RFC 3261 §17.1.1.2). */
   readonly bTimerA: number
   /** The suite's own BYE awaiting its final response, retransmitted over UDP with Timer E (§17.1.2.2). */
-  readonly bye: PendingBye | undefined
+  readonly byes: ReadonlyArray<PendingBye>
   /** A re-INVITE being relayed (RFC 3261 §14): received on one leg, sent on the other. */
   readonly reinvite: PendingReinvite | undefined
   /** In-dialog non-INVITE requests (UPDATE, INFO, NOTIFY ...) relayed and awaiting their final response. */
@@ -112,6 +112,19 @@ export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
   | { readonly _tag: "FromB"; readonly message: SipRequest | SipResponse }
   | { readonly _tag: "TimerFired"; readonly timer: CallTimer }
+  /** The SDP negotiator refused the SDP of `message` (which the call was about to send): 488 or 503. */
+  | {
+      readonly _tag: "MediaRefused"
+      readonly message: SipRequest | SipResponse
+      readonly status: number
+      readonly reason: string
+      readonly headers: ReadonlyArray<readonly [string, string]>
+    }
+  /**
+   * The suite ends the call itself (media lost, session expired, an operator): BYE on both legs with
+   * `reason` as the Reason header (RFC 3326); before the answer, `status` to A and CANCEL to B.
+   */
+  | { readonly _tag: "HangUp"; readonly reason: string; readonly status: number }
 
 export type CallAction =
   | { readonly _tag: "SendA"; readonly message: SipRequest | SipResponse }

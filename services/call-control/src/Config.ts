@@ -13,6 +13,7 @@ import {
   type RoutingConfig,
 } from "@b2bua/contracts"
 import { Data, Result } from "effect"
+import type { MediaMode } from "./media/MediaSeam.js"
 
 export interface CallControlConfig {
   readonly instance: InstanceId
@@ -23,6 +24,8 @@ export interface CallControlConfig {
   readonly routingFile: { readonly path: string; readonly config: RoutingConfig } | undefined
   /** How often the routing store is read again (ms): the delay before a change reaches new calls. */
   readonly routingRefreshMs: number
+  /** `relay`: every SDP goes through the SDP negotiator and media through the relay; `passthrough`: unchanged. */
+  readonly media: MediaMode
   /** The edges' SIP port, for the Via of the suite's own pings before any edge has been heard from. */
   readonly sipPort: number
   /** The address the suite's SIP listeners are reached at, for Via and Contact when they listen on 0.0.0.0. */
@@ -79,6 +82,13 @@ export const loadConfig = (env: Env): CallControlConfig => {
       reason: `expected a port, got "${sipPortText}"`,
     })
   }
+  const media = env.B2BUA_MEDIA ?? "relay"
+  if (media !== "relay" && media !== "passthrough") {
+    throw new CallControlConfigError({
+      key: "B2BUA_MEDIA",
+      reason: `expected relay or passthrough, got "${media}"`,
+    })
+  }
   const base = `c${
     hostname()
       .replace(/[^a-z0-9]/gi, "")
@@ -92,6 +102,7 @@ export const loadConfig = (env: Env): CallControlConfig => {
     routingFile: loadRoutingFile(env.B2BUA_ROUTING_FILE),
     routingRefreshMs: Number(refreshText),
     sipPort: Number(sipPortText),
+    media,
     advertisedHost: env.B2BUA_ADVERTISED_HOST ?? "127.0.0.1",
     maxCalls: Number(maxCallsText),
   }

@@ -5,14 +5,7 @@
  */
 import { makeBranch } from "@b2bua/contracts"
 import { buildRequest, createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
-import {
-  type BTarget,
-  type Call,
-  type CallAction,
-  type CallIdentity,
-  type HostPort,
-  T1,
-} from "./CallState.js"
+import type { BTarget, Call, CallAction, CallIdentity, HostPort } from "./CallState.js"
 
 /** host:port of a SIP URI (default port 5060), for sending to a Contact. */
 export const hostPortOf = (uri: string): HostPort | undefined => {
@@ -215,16 +208,3 @@ export const cancelToB = (call: Call): SipRequest =>
 
 export const target = (call: Call): HostPort =>
   hostPortOf(call.bTarget ?? "") ?? { host: call.dest.host, port: call.dest.port }
-
-/** Sends the suite's BYE on one leg and starts its retransmission timer (non-INVITE client, §17.1.2.2). */
-export const sendBye = (
-  call: Call,
-  side: "A" | "B",
-  bye: SipRequest,
-): readonly [Call, ReadonlyArray<CallAction>] => [
-  { ...call, bye: { side, request: bye, interval: T1, elapsed: 0 } },
-  [
-    side === "A" ? { _tag: "SendA", message: bye } : toB(call, bye),
-    { _tag: "StartTimer", timer: "E", delayMs: T1 },
-  ],
-]

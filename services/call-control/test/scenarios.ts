@@ -386,3 +386,95 @@ Content-Length: 0
 </scenario>
 `,
   )
+
+/**
+ * A caller offering PCMU, G.729 and telephone-event (like the reference guide's INVITE) that checks the
+ * answer names `host` and a port matching `portPattern` (the relay's), then hangs up.
+ */
+export const uacExpectAnchored = (host: string, portPattern: string): string =>
+  write(
+    "uac-expect-anchored.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-expect-anchored">
+  <send retrans="500"><![CDATA[
+${INVITE_WITH_SDP.replace("m=audio [media_port] RTP/AVP 0\na=rtpmap:0 PCMU/8000", "m=audio [media_port] RTP/AVP 0 18 101\na=rtpmap:0 PCMU/8000\na=rtpmap:18 G729/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15")}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="c=IN IP4 ${host.replace(/\./g, "\\.")}" search_in="body" check_it="true" assign_to="c"/>
+      <ereg regexp="m=audio ${portPattern} RTP/AVP" search_in="body" check_it="true" assign_to="m"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+X-Checked: [$c] [$m]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <pause milliseconds="300"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+</scenario>
+`,
+  )
+
+/** A callee that checks the offer it gets names only the relay (`portPattern`) and answers PCMU. */
+export const uasExpectAnchored = (portPattern: string): string =>
+  write(
+    "uas-expect-anchored.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-expect-anchored">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="m=audio ${portPattern} RTP/AVP" search_in="body" check_it="true" assign_to="m"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port]>
+X-Checked: [$m]
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user2 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+</scenario>
+`,
+  )

@@ -11,6 +11,8 @@ import {
 
 const ccMain = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 const edgeMain = fileURLToPath(new URL("../../sip-edge/dist/main.js", import.meta.url))
+const relayMain = fileURLToPath(new URL("../../rtp-relay/dist/main.js", import.meta.url))
+const negotiatorMain = fileURLToPath(new URL("../../sdp-negotiator/dist/main.js", import.meta.url))
 
 export interface RunningSuite {
   readonly nats: NatsServerHandle
@@ -20,6 +22,8 @@ export interface RunningSuite {
   readonly calleePort: number
   readonly callControls: ReadonlyArray<ServiceProcess>
   readonly edge: ServiceProcess
+  /** The rtp-relay and sdp-negotiator, when media is anchored. */
+  readonly mediaServices: ReadonlyArray<ServiceProcess>
   readonly stop: () => Promise<void>
 }
 
@@ -27,12 +31,37 @@ export const startSuite = async (
   options: {
     readonly instances?: ReadonlyArray<string>
     readonly ccEnv?: Readonly<Record<string, string>>
+    /** Media anchored: an rtp-relay (ports `rtpPorts`) and an sdp-negotiator run too. */
+    readonly media?: { readonly rtpPorts: string }
+    /** Where the built-in route sends calls (a free port when absent). */
+    readonly calleePort?: number
   } = {},
 ): Promise<RunningSuite> => {
   const nats = await startNatsServer()
   const sipPort = await freeSipPort()
-  const calleePort = await freeUdpPort()
+  const calleePort = options.calleePort ?? (await freeUdpPort())
   const callControls: ServiceProcess[] = []
+  const mediaServices: ServiceProcess[] = []
+  if (options.media !== undefined) {
+    mediaServices.push(
+      await startService({
+        main: relayMain,
+        env: {
+          NATS_URL: nats.url,
+          B2BUA_RELAY_ID: "relaye2e",
+          B2BUA_RELAY_ADDRESS: "127.0.0.1",
+          B2BUA_RTP_PORTS: options.media.rtpPorts,
+          B2BUA_RELAY_ANNOUNCE_MS: "200",
+        },
+        readyText: "rtp relay ready",
+      }),
+      await startService({
+        main: negotiatorMain,
+        env: { NATS_URL: nats.url, B2BUA_SDP_INSTANCE: "sdpe2e" },
+        readyText: "sdp-negotiator ready",
+      }),
+    )
+  }
   for (const instance of options.instances ?? ["cce2e"]) {
     callControls.push(
       await startService({
@@ -41,6 +70,7 @@ export const startSuite = async (
           NATS_URL: nats.url,
           B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`,
           B2BUA_CC_INSTANCE: instance,
+          B2BUA_MEDIA: options.media === undefined ? "passthrough" : "relay",
           ...options.ccEnv,
         },
         readyText: "call-control ready",
@@ -58,9 +88,11 @@ export const startSuite = async (
     calleePort,
     callControls,
     edge,
+    mediaServices,
     stop: async () => {
       await edge.stop()
       for (const cc of callControls) await cc.stop()
+      for (const service of mediaServices) await service.stop()
       await nats.stop()
     },
   }
