@@ -55,5 +55,8 @@ export const jsonLogger: Logger.Logger<unknown, void> = Logger.make((options) =>
   process.stdout.write(`${safeStringify(logRecord(options))}\n`)
 })
 
-/** Replaces the default logger with `jsonLogger`. */
-export const jsonLoggerLayer = Logger.layer([jsonLogger])
+/**
+ * Replaces the default loggers with `jsonLogger`, and keeps Effect's tracer logger: a line logged inside
+ * a span is also an event of that span (a retransmission or a failure shows on the trace where it happened).
+ */
+export const jsonLoggerLayer = Logger.layer([jsonLogger, Logger.tracerLogger])

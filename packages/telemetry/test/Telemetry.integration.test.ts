@@ -3,7 +3,14 @@ import { freeTcpPort } from "@b2bua/testkit"
 import { SpanKind } from "@opentelemetry/api"
 import { Effect, Exit, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { LATENCY_BUCKETS_S, Metrics, Telemetry, type TelemetryConfig, telemetryLayer } from "../src/index.js"
+import {
+  jsonLoggerLayer,
+  LATENCY_BUCKETS_S,
+  Metrics,
+  Telemetry,
+  type TelemetryConfig,
+  telemetryLayer,
+} from "../src/index.js"
 
 const memoryConfig: TelemetryConfig = {
   service: "svc",
@@ -45,6 +52,21 @@ describe("telemetry layer", () => {
     expect(parent.resource.attributes["service.name"]).toBe("svc")
     expect(parent.resource.attributes["service.instance.id"]).toBe("i1")
     expect(byName.get("failing")!.status.code).toBe(2) // SpanStatusCode.ERROR
+  })
+
+  it("with the service loggers, a line logged inside a span is an event of that span", async () => {
+    const spans = await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* Effect.logWarning("retransmission").pipe(
+          Effect.annotateLogs({ timer: "A" }),
+          Effect.withSpan("transaction"),
+        )
+        return (yield* Telemetry).finishedSpans()
+      }).pipe(Effect.provide(Layer.merge(telemetryLayer(memoryConfig), jsonLoggerLayer))),
+    )
+    const transaction = spans.find((s) => s.name === "transaction")!
+    expect(transaction.events.map((e) => e.name)).toEqual(["retransmission"])
+    expect(transaction.events[0]!.attributes).toMatchObject({ timer: "A", "effect.logLevel": "WARN" })
   })
 
   it("serves counters, histograms and gauges with their labels on the Prometheus endpoint", async () => {
