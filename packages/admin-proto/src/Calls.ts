@@ -9,6 +9,7 @@ import {
   Metadata,
   type MethodDefinition,
   type ServiceError,
+  status,
 } from "@grpc/grpc-js"
 
 export interface CallSettings {
@@ -71,9 +72,19 @@ export const serverStreamCall = <Req, Res>(
     optionsOf(settings),
   )
   stream.on("data", onMessage)
+  let cancelled = false
   const done = new Promise<void>((resolve, reject) => {
-    stream.on("error", reject)
+    // A stream the caller cancelled ends normally for it (grpc-js reports it as CANCELLED).
+    stream.on("error", (error: ServiceError) =>
+      cancelled && error.code === status.CANCELLED ? resolve() : reject(error),
+    )
     stream.on("end", () => resolve())
   })
-  return { done, cancel: () => stream.cancel() }
+  return {
+    done,
+    cancel: () => {
+      cancelled = true
+      stream.cancel()
+    },
+  }
 }

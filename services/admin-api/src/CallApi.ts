@@ -99,20 +99,19 @@ export const callService = (
         (c) =>
           (request.state === CallState.CALL_STATE_UNSPECIFIED ||
             callStateToProto(c.state) === request.state) &&
+          (request.trunk === "" || c.trunk === request.trunk) &&
           (request.numberPrefix === "" ||
             c.numbers.some((n) => n.replace(/^\+/, "").startsWith(request.numberPrefix.replace(/^\+/, "")))),
       )
-      const needEvents = request.trunk !== "" || request.minAgeMs !== 0 || request.maxAgeMs !== 0
+      const needEvents = request.minAgeMs !== 0 || request.maxAgeMs !== 0
       const withEvents = (views: ReadonlyArray<StoredCallView>) =>
         Effect.forEach(views, (view) => Effect.map(lastEvent(view.id), (event) => ({ view, event })), {
           concurrency: LOOKUPS,
         })
-      // Trunk and age live in the events: fetched for every candidate only when those filters are used.
+      // The setup time lives in the events: fetched for every candidate only when an age filter is used.
       const candidates = needEvents
         ? (yield* withEvents(stored)).filter(({ event }) => {
-            if (request.trunk !== "" && event?.trunk !== request.trunk) return false
             const setupAt = event?.setupAt
-            if (request.minAgeMs === 0 && request.maxAgeMs === 0) return true
             if (setupAt === undefined) return false
             const age = now - setupAt
             return age >= request.minAgeMs && (request.maxAgeMs === 0 || age <= request.maxAgeMs)

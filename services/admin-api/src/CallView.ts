@@ -28,6 +28,8 @@ export interface StoredCallView {
   readonly b: LegView
   /** User parts of the caller (From) and callee (Request-URI) of the A-leg, for number filters. */
   readonly numbers: ReadonlyArray<string>
+  /** The outbound trunk the B-leg goes through ("" when the record does not say). */
+  readonly trunk: string
 }
 
 const STATES: ReadonlyArray<CallStateV1> = ["Calling", "Early", "Answered", "Ending", "Ended"]
@@ -83,9 +85,10 @@ export const decodeStoredCall = (key: string, bytes: Uint8Array): StoredCallView
   if (state === undefined) return `${key}: call.phase`
   if (aInvite?.kind !== "request" || bInvite?.kind !== "request") return `${key}: unreadable INVITEs`
   if (aFinal !== undefined && aFinal.kind !== "response") return `${key}: call.aFinal`
-  const target = fields(fields(c?.get("id"))?.get("target"))
-  const targetHost = str(target, "host")
-  const targetPort = num(target, "port")
+  // Where the current B-leg INVITE went: the chosen gateway of the outbound trunk (`call.dest`).
+  const dest = fields(c?.get("dest"))
+  const targetHost = str(dest, "host")
+  const targetPort = num(dest, "port")
   const aCode = aFinal?.status ?? 0
   const answered = state === "Answered" || (aCode >= 200 && aCode < 300)
   const bRemoteTag = str(c, "bRemoteTag") ?? ""
@@ -119,7 +122,13 @@ export const decodeStoredCall = (key: string, bytes: Uint8Array): StoredCallView
       dialogState: dialogStateOf(state, answered, bRemoteTag !== ""),
       sipCode: 0,
     },
-    numbers: [userOf(aInvite.from.uri), userOf(aInvite.uri)].filter((n) => n !== ""),
+    numbers: [
+      userOf(aInvite.from.uri),
+      userOf(aInvite.uri),
+      str(dest, "caller") ?? "",
+      str(dest, "called") ?? "",
+    ].filter((n) => n !== ""),
+    trunk: str(dest, "trunk") ?? "",
   }
 }
 
@@ -167,7 +176,7 @@ export const toProtoCall = (stored: StoredCallView | undefined, event: CallEvent
     state: callStateToProto(stored?.state ?? event?.state ?? "Calling"),
     aLeg: legOf(stored?.a, event?.legs.a),
     bLeg: legOf(stored?.b, event?.legs.b),
-    trunk: event?.trunk ?? "",
+    trunk: event?.trunk || stored?.trunk || "",
     setupAtMs: event?.setupAt ?? 0,
     ringingAtMs: event?.ringingAt ?? 0,
     answeredAtMs: event?.answeredAt ?? 0,

@@ -114,7 +114,7 @@ export const makeEventStreams: Effect.Effect<EventStreams, never, Bus> = Effect.
         },
         catch: unavailable(`consume ${stream}`),
       }),
-      ({ messages }) => Effect.promise(() => messages.close().catch(() => undefined)),
+      ({ messages }) => Effect.sync(() => messages.stop()),
     )
 
   const next = (iterator: AsyncIterator<JsMsg>, stream: string) =>

@@ -1,7 +1,8 @@
 /** An admin API served in-process on 127.0.0.1 (a free port) over a real nats-server, and clients for it. */
-import { busLayer } from "@b2bua/bus"
+import { Bus, busLayer } from "@b2bua/bus"
 import { type NatsServerHandle, startNatsServer } from "@b2bua/testkit"
 import { type Client, credentials } from "@grpc/grpc-js"
+import { jetstream } from "@nats-io/jetstream"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { runAdminApi } from "../src/index.js"
 
@@ -49,3 +50,22 @@ export const startHarness = async (): Promise<Harness> => {
     },
   }
 }
+
+/** Runs an effect with its own bus connection to the harness's nats-server. */
+export const withBus = <A, E>(h: Harness, effect: Effect.Effect<A, E, Bus>): Promise<A> =>
+  Effect.runPromise(
+    effect.pipe(Effect.provide(busLayer({ servers: h.nats.url, name: "admin-api-test-peer" }))),
+  )
+
+/** Publishes to a JetStream stream (the subject decides which) and returns the stream sequence. */
+export const jsPublish = (h: Harness, subject: string, data: Uint8Array, msgId?: string): Promise<number> =>
+  withBus(
+    h,
+    Effect.gen(function* () {
+      const bus = yield* Bus
+      const ack = yield* Effect.promise(() =>
+        jetstream(bus.connection).publish(subject, data, msgId === undefined ? {} : { msgID: msgId }),
+      )
+      return ack.seq
+    }),
+  )
