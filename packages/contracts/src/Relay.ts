@@ -195,14 +195,14 @@ export interface RelayAnnounce {
   readonly address: string
   readonly sessions: number
   readonly capacity: number
-  /** 0..1: the larger of sessions/capacity and the forwarding thread's busy fraction. */
+  /** 0..1: the larger of sessions/capacity and the relay process's CPU share since the last announce. */
   readonly load: number
 }
 
 export type RelayEventBody =
   | { readonly type: "media-timeout"; readonly idleMs: number }
   | {
-      /** RFC 4733 §2.5.1.4: reported once per event, when its end bit arrives (or it times out). */
+      /** RFC 4733 §2.5.1.4: reported once per event, when its end bit arrives. */
       readonly type: "dtmf"
       readonly leg: LegName
       /** RFC 4733 §3.2 event code 0–15 as "0"–"9", "*", "#", "A"–"D"; other codes as decimal strings. */
