@@ -345,6 +345,15 @@ export const runOutboundRegistrations = (
           }
         })
 
+        const release = lock.withPermits(1)(
+          Effect.gen(function* () {
+            const record: LeaseRecord = { owner: config.instance, leaseUntil: 0, state: current }
+            yield* kv
+              .update(leaseKey(reg.trunk), encoder.encode(JSON.stringify(record)), revision)
+              .pipe(Effect.ignore)
+          }),
+        )
+
         for (;;) {
           const held = yield* acquire.pipe(Effect.catch(() => Effect.succeed(false)))
           if (held) {
@@ -352,10 +361,11 @@ export const runOutboundRegistrations = (
               Effect.annotateLogs({ trunk: reg.trunk }),
             )
             // Whichever ends first: losing the lease stops registering (another instance has it now).
+            // On a clean stop the lease is handed back at once: another instance need not wait for it to lapse.
             yield* Effect.raceFirst(
               keepLease.pipe(Effect.catch(() => Effect.void)),
               register.pipe(Effect.catch(() => Effect.void)),
-            )
+            ).pipe(Effect.onInterrupt(() => release))
             yield* Effect.logInfo("outbound registration lease lost").pipe(
               Effect.annotateLogs({ trunk: reg.trunk }),
             )

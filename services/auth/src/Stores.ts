@@ -224,7 +224,8 @@ const decodeCredential = (data: Uint8Array): StoredCredential | undefined => {
 
 export interface CredentialStore {
   readonly find: (realm: string, username: string) => Effect.Effect<StoredCredential | undefined, BusError>
-  /** Writes the configured credentials (the file is the source of truth until the admin API lands). */
+  /** Writes the configured credentials and removes the others (the file is the source of truth until
+   *  the admin API lands). */
   readonly seed: (credentials: ReadonlyArray<StoredCredential>) => Effect.Effect<void, BusError>
 }
 
@@ -234,7 +235,10 @@ export const credentialStore = (kv: KvStore): CredentialStore => ({
       .get(credentialKey(realm, username))
       .pipe(Effect.map((e) => (e === undefined ? undefined : decodeCredential(e.value)))),
   seed: (credentials) =>
-    Effect.forEach(credentials, (c) => kv.put(credentialKey(c.realm, c.username), json(c)), {
-      discard: true,
+    Effect.gen(function* () {
+      const keep = new Set(credentials.map((c) => credentialKey(c.realm, c.username)))
+      for (const c of credentials) yield* kv.put(credentialKey(c.realm, c.username), json(c))
+      // A user removed from the file loses its credentials (the file is the source of truth for now).
+      for (const key of yield* kv.keys("c.>")) if (!keep.has(key)) yield* kv.remove(key)
     }),
 })

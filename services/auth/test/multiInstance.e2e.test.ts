@@ -1,7 +1,8 @@
 /**
- * End to end with two auth instances: a brute-force block decided by one holds on both (identify API,
+ * End to end with three auth instances: a brute-force block decided by one holds on all (identify API,
  * queue group spreads the requests); they share one outbound registration, the KV lease lets one
- * register, and when that instance is killed (SIGKILL, no clean release) the other takes the lapsed lease.
+ * register; when that instance is killed (SIGKILL, no clean release) another takes the lapsed lease, and
+ * when that one stops cleanly it hands the lease back at once.
  */
 import { fileURLToPath } from "node:url"
 import { freeUdpPort, type SippProcess, startSippUas } from "@b2bua/testkit"
@@ -24,7 +25,7 @@ beforeAll(async () => {
     timeoutSeconds: 60,
   })
   suite = await startAuthSuite({
-    instances: ["authone", "authtwo"],
+    instances: ["authone", "authtwo", "auththree"],
     configYaml: `
 domains: [{ name: example.com }]
 users: [{ user: frank, domain: example.com, password: frank-pw }]
@@ -36,7 +37,7 @@ outbound:
     expires: 60
     secret: { env: CARRIER_PASSWORD }
 `,
-    env: { CARRIER_PASSWORD: "unused", B2BUA_AUTH_LEASE_MS: "1500", B2BUA_AUTH_RETRY_BASE_MS: "200" },
+    env: { CARRIER_PASSWORD: "unused", B2BUA_AUTH_LEASE_MS: "3000", B2BUA_AUTH_RETRY_BASE_MS: "200" },
   })
 })
 
@@ -60,7 +61,7 @@ const waitForState = async (accept: (s: State) => boolean, timeoutMs: number): P
 }
 
 describe("brute force across instances", () => {
-  it("a block decided by one instance is applied by both", async () => {
+  it("a block decided by one instance is applied by all", async () => {
     const base = {
       v: 1,
       method: "INVITE",
@@ -92,10 +93,10 @@ describe("brute force across instances", () => {
         refuse?: { status: number }
       }
     }
-    // Each instance counts its own failures: at most 2 * (threshold - 1) + 1 tries before a block.
+    // Each instance counts its own failures: at most 3 * (threshold - 1) + 1 = 7 tries before a block.
     let tries = 0
-    for (; tries < 5; tries++) if ((await wrong()).refuse !== undefined) break
-    expect(tries).toBeLessThan(5)
+    for (; tries < 7; tries++) if ((await wrong()).refuse !== undefined) break
+    expect(tries).toBeLessThan(7)
     const after = await Promise.all(
       Array.from({ length: 10 }, () => suite.request("b2b.v1.auth.identify", base)),
     )
@@ -109,19 +110,33 @@ describe("brute force across instances", () => {
 })
 
 describe("outbound registration lease", () => {
-  it("one instance registers; the other takes over when it dies", async () => {
+  it("one instance registers; another takes over when it dies, and at once when it stops cleanly", async () => {
     const first = await waitForState((s) => s.registrations[0]?.state === "Registered", 15_000)
     const owner = first.registrations[0]?.owner
-    expect(["authone", "authtwo"]).toContain(owner)
-    const [dying, survivor] =
-      owner === "authone" ? [suite.auths[0]!, "authtwo"] : [suite.auths[1]!, "authone"]
+    expect(["authone", "authtwo", "auththree"]).toContain(owner)
+    const names = ["authone", "authtwo", "auththree"]
+    const dying = suite.auths[names.indexOf(owner ?? "")]!
     dying.child.kill("SIGKILL")
     const killedAt = Date.now()
     const after = await waitForState(
-      (s) => s.registrations[0]?.owner === survivor && s.registrations[0]?.state === "Registered",
+      (s) =>
+        s.registrations[0]?.owner !== undefined &&
+        s.registrations[0]?.owner !== owner &&
+        s.registrations[0]?.state === "Registered",
       15_000,
     )
     expect(after.registrations[0]?.updatedAt).toBeGreaterThanOrEqual(killedAt - 1000)
-    expect(suite.auths.find((a) => a !== dying)?.logs()).toContain("outbound registration lease taken")
+    const next = after.registrations[0]?.owner ?? ""
+    expect(suite.auths[names.indexOf(next)]?.logs()).toContain("outbound registration lease taken")
+
+    // A clean stop hands the lease back at once: right after the process exits, it no longer holds it.
+    await suite.auths[names.indexOf(next)]!.stop()
+    const released = (await suite.request("b2b.v1.auth.outbound.state", { v: 1, trunk: "carrier" })) as State
+    expect(released.registrations[0]?.owner).not.toBe(next)
+    const last = names.find((n) => n !== owner && n !== next)
+    await waitForState(
+      (s) => s.registrations[0]?.owner === last && s.registrations[0]?.state === "Registered",
+      15_000,
+    )
   })
 })
