@@ -25,6 +25,7 @@ import {
   relaySubjects,
   type SipEnvelopeMeta,
   Subjects,
+  type Trunk,
 } from "@b2bua/contracts"
 import {
   createResponse,
@@ -50,8 +51,10 @@ import { decodeCall, encodeCall } from "./CallRecord.js"
 import type { CallControlConfig } from "./Config.js"
 import { type CallMedia, makeMediaSeam } from "./media/MediaSeam.js"
 import { sdpRole } from "./media/SdpRole.js"
-import { routeCall } from "./routing/Admission.js"
+import { type RouteOutcome, routeCall } from "./routing/Admission.js"
 import { startGatewayHealth } from "./routing/GatewayHealth.js"
+import { identify } from "./routing/Identity.js"
+import { locateTargets } from "./routing/Locate.js"
 import { type RoutingConfigError, startRouting } from "./routing/RoutingStore.js"
 import { TrunkLimits } from "./routing/TrunkLimits.js"
 
@@ -73,6 +76,8 @@ interface Actor {
 
 /** How long an ended call still answers retransmissions (RFC 3261 §17: 64*T1, a transaction's life). */
 const LINGER_MS = 32_000
+/** Calls from users the auth service authenticated take the routes of the trunk with this name. */
+const USERS_TRUNK = "users"
 /** Relay sessions are leased (contracts Relay); the owner renews them well within the shortest lease. */
 const LEASE_RENEW_MS = 30_000
 
@@ -531,13 +536,38 @@ export const runCallControl = (
             yield* mine()
             return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)
           }
-          const routed = yield* routeCall({
-            request: sip,
-            sourceHost: parseHostPort(meta.remote)?.host ?? "",
-            table: routing.current(),
-            limits,
-            isUp: health.isUp,
-          })
+          const source = parseHostPort(meta.remote) ?? { host: "", port: 0 }
+          // Who is calling (issue 4): the auth service decides, or the routing table's source CIDRs.
+          let inbound: Trunk | undefined
+          if (config.auth === "service") {
+            const who = yield* identify(bus, sip, source)
+            if (who._tag === "Drop") return yield* mine()
+            if (who._tag === "Answer") {
+              yield* mine()
+              return yield* replyTo(meta, sip, who.status, who.headers, who.reason)
+            }
+            const name = who._tag === "Trunk" ? who.trunk : USERS_TRUNK
+            inbound = routing.current().trunk(name) ?? { name }
+          }
+          // A registered address-of-record is reached at its contacts; anything else takes the dial plan.
+          const located = config.auth === "service" ? yield* locateTargets(bus, sip) : []
+          const [firstContact, ...otherContacts] = located
+          const routed: RouteOutcome =
+            firstContact !== undefined
+              ? {
+                  _tag: "Routed",
+                  inbound: inbound?.name ?? USERS_TRUNK,
+                  route: "registered",
+                  targets: [firstContact, ...otherContacts],
+                }
+              : yield* routeCall({
+                  request: sip,
+                  sourceHost: source.host,
+                  table: routing.current(),
+                  limits,
+                  isUp: health.isUp,
+                  inbound,
+                })
           if (routed._tag === "Refused") {
             yield* mine()
             return yield* replyTo(meta, sip, routed.status, routed.headers, routed.reason)

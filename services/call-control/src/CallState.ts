@@ -39,6 +39,8 @@ export interface BTarget {
   readonly noAnswerMs: number
   /** Headers (lower-case names) not passed to this target. */
   readonly drop: ReadonlyArray<string>
+  /** A registered contact's URI (RFC 3261 §10): the B-leg Request-URI, sent to host:port (its real source). */
+  readonly contactUri?: string | undefined
 }
 
 export interface Call {

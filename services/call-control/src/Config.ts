@@ -26,6 +26,8 @@ export interface CallControlConfig {
   readonly routingRefreshMs: number
   /** `relay`: every SDP goes through the SDP negotiator and media through the relay; `passthrough`: unchanged. */
   readonly media: MediaMode
+  /** `service`: the auth service identifies callers and locates registered users; `local`: source CIDRs only. */
+  readonly auth: "service" | "local"
   /** The edges' SIP port, for the Via of the suite's own pings before any edge has been heard from. */
   readonly sipPort: number
   /** The address the suite's SIP listeners are reached at, for Via and Contact when they listen on 0.0.0.0. */
@@ -89,6 +91,13 @@ export const loadConfig = (env: Env): CallControlConfig => {
       reason: `expected relay or passthrough, got "${media}"`,
     })
   }
+  const auth = env.B2BUA_AUTH ?? "service"
+  if (auth !== "service" && auth !== "local") {
+    throw new CallControlConfigError({
+      key: "B2BUA_AUTH",
+      reason: `expected service or local, got "${auth}"`,
+    })
+  }
   const base = `c${
     hostname()
       .replace(/[^a-z0-9]/gi, "")
@@ -103,6 +112,7 @@ export const loadConfig = (env: Env): CallControlConfig => {
     routingRefreshMs: Number(refreshText),
     sipPort: Number(sipPortText),
     media,
+    auth,
     advertisedHost: env.B2BUA_ADVERTISED_HOST ?? "127.0.0.1",
     maxCalls: Number(maxCallsText),
   }

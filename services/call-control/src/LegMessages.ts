@@ -58,7 +58,9 @@ export const toB = (call: Call, message: SipRequest | SipResponse): CallAction =
 /** The B-leg INVITE for one target: fresh branch and CSeq, the target's numbers and header policy. */
 export const inviteToB = (call: Call, dest: BTarget, seq: number): SipRequest => {
   const a = call.aInvite
-  const targetUri = `sip:${dest.called}@${formatHost(dest.host)}:${dest.port}${dest.transport === "tcp" ? ";transport=tcp" : ""}`
+  const targetUri =
+    dest.contactUri ??
+    `sip:${dest.called}@${formatHost(dest.host)}:${dest.port}${dest.transport === "tcp" ? ";transport=tcp" : ""}`
   // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
   const maxForwards = (a.maxForwards ?? 70) - 1
   return buildRequest({

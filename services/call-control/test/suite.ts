@@ -13,6 +13,7 @@ const ccMain = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 const edgeMain = fileURLToPath(new URL("../../sip-edge/dist/main.js", import.meta.url))
 const relayMain = fileURLToPath(new URL("../../rtp-relay/dist/main.js", import.meta.url))
 const negotiatorMain = fileURLToPath(new URL("../../sdp-negotiator/dist/main.js", import.meta.url))
+const authMain = fileURLToPath(new URL("../../auth/dist/main.js", import.meta.url))
 
 export interface RunningSuite {
   readonly nats: NatsServerHandle
@@ -22,7 +23,7 @@ export interface RunningSuite {
   readonly calleePort: number
   readonly callControls: ReadonlyArray<ServiceProcess>
   readonly edge: ServiceProcess
-  /** The rtp-relay and sdp-negotiator, when media is anchored. */
+  /** The rtp-relay and sdp-negotiator when media is anchored, the auth service when it runs. */
   readonly mediaServices: ReadonlyArray<ServiceProcess>
   readonly stop: () => Promise<void>
 }
@@ -33,6 +34,8 @@ export const startSuite = async (
     readonly ccEnv?: Readonly<Record<string, string>>
     /** Media anchored: an rtp-relay (ports `rtpPorts`) and an sdp-negotiator run too. */
     readonly media?: { readonly rtpPorts: string }
+    /** The auth service runs with this configuration file, and call control asks it who calls. */
+    readonly authConfig?: string
     /** Where the built-in route sends calls (a free port when absent). */
     readonly calleePort?: number
   } = {},
@@ -42,6 +45,21 @@ export const startSuite = async (
   const calleePort = options.calleePort ?? (await freeUdpPort())
   const callControls: ServiceProcess[] = []
   const mediaServices: ServiceProcess[] = []
+  if (options.authConfig !== undefined) {
+    mediaServices.push(
+      await startService({
+        main: authMain,
+        env: {
+          NATS_URL: nats.url,
+          B2BUA_AUTH_CONFIG: options.authConfig,
+          B2BUA_NONCE_KEY: "e2e-nonce-key-shared-by-instances",
+          B2BUA_AUTH_INSTANCE: "authe2e",
+          B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
+        },
+        readyText: "auth ready",
+      }),
+    )
+  }
   if (options.media !== undefined) {
     mediaServices.push(
       await startService({
@@ -71,6 +89,7 @@ export const startSuite = async (
           B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`,
           B2BUA_CC_INSTANCE: instance,
           B2BUA_MEDIA: options.media === undefined ? "passthrough" : "relay",
+          B2BUA_AUTH: options.authConfig === undefined ? "local" : "service",
           ...options.ccEnv,
         },
         readyText: "call-control ready",

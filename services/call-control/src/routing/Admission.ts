@@ -55,12 +55,15 @@ export const routeCall = (options: {
   readonly table: RoutingTable
   readonly limits: TrunkLimits
   readonly isUp: (hop: { readonly host: string; readonly port: number }) => boolean
+  /** The trunk the auth service identified; absent, the source address decides (routing table). */
+  readonly inbound?: Trunk | undefined
 }): Effect.Effect<RouteOutcome> =>
   Effect.gen(function* () {
     const { request, table, limits } = options
     const now = Date.now()
     const decision = table.decide({
       sourceHost: options.sourceHost,
+      inbound: options.inbound,
       called: userPartOf(request.uri),
       caller: userPartOf(request.from.uri),
       usable: (trunk: Trunk) => limits.check(trunk, now).ok,

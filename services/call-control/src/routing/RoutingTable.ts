@@ -32,6 +32,8 @@ export interface RoutingTable {
   readonly trunk: (name: string) => Trunk | undefined
   readonly decide: (request: {
     readonly sourceHost: string
+    /** The trunk the auth service identified (instead of matching the source here). */
+    readonly inbound?: Trunk | undefined
     readonly called: string
     readonly caller: string
     readonly usable: (trunk: Trunk, gateway: Gateway) => boolean
@@ -82,8 +84,8 @@ export const compileRoutingTable = (config: RoutingConfig): RoutingTable => {
     config,
     identify,
     trunk: (name) => trunks.get(name),
-    decide: ({ sourceHost, called, caller, usable, random }) => {
-      const inbound = identify(sourceHost)
+    decide: ({ sourceHost, inbound: identified, called, caller, usable, random }) => {
+      const inbound = identified ?? identify(sourceHost)
       if (inbound === undefined) return { _tag: "Refused", status: 403, reason: "Forbidden (unknown source)" }
       const normalizedCalled = applyNumberRules(inbound.inboundNumbers, called)
       const normalizedCaller = applyNumberRules(inbound.inboundNumbers, caller)

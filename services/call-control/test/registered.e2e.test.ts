@@ -1,0 +1,81 @@
+/**
+ * The auth service in the call path (issue 4), as processes with SIPp: a user registers with digest
+ * (401, then 200), and a call to its address-of-record reaches the contact it registered; a caller from
+ * no known trunk is challenged with 407.
+ */
+import { writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { uacExpect, uasExpectUser } from "./scenarios.js"
+import { type RunningSuite, startSuite } from "./suite.js"
+
+const registerScenario = fileURLToPath(
+  new URL("../../auth/test/scenarios/uac-register-digest.xml", import.meta.url),
+)
+let suite: RunningSuite
+
+beforeAll(async () => {
+  const file = join(tmpdir(), `auth-e2e-${process.pid}.yaml`)
+  writeFileSync(
+    file,
+    `domains:
+  # SIPp 3.6 answers MD5 challenges only.
+  - { name: 127.0.0.1, realm: b2bua-e2e, algorithms: [MD5] }
+users:
+  - { user: alice, domain: 127.0.0.1, password: alice-e2e }
+unknownSources: challenge
+trunks:
+  - { name: local, sources: ["127.0.0.1/32"] }
+`,
+  )
+  suite = await startSuite({ authConfig: file })
+}, 60_000)
+afterAll(async () => {
+  await suite?.stop()
+})
+
+it("a call to a registered user reaches the contact it registered with digest", async () => {
+  const alicePort = await freeUdpPort()
+  const registered = await runSipp({
+    scenario: registerScenario,
+    remote: `127.0.0.1:${suite.sipPort}`,
+    localPort: alicePort,
+    calls: 1,
+    timeoutSeconds: 10,
+    keys: { user: "alice", expires: "120" },
+    extraArgs: ["-au", "alice", "-ap", "alice-e2e"],
+  })
+  expect(registered.successfulCalls).toBe(1)
+  const alice = await startSippUas({
+    scenario: uasExpectUser("alice"),
+    localPort: alicePort,
+    calls: 1,
+    timeoutSeconds: 15,
+  })
+  const caller = await runSipp({
+    scenario: "uac",
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls: 1,
+    timeoutSeconds: 15,
+    extraArgs: ["-s", "alice"],
+  })
+  const answered = await alice.result()
+  expect(caller.failedCalls).toBe(0)
+  expect(caller.successfulCalls).toBe(1)
+  expect(answered.successfulCalls).toBe(1)
+})
+
+it("an INVITE from no known trunk is challenged with 407", async () => {
+  const caller = await runSipp({
+    scenario: uacExpect(407),
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls: 1,
+    timeoutSeconds: 10,
+    extraArgs: ["-i", "127.0.0.2"],
+  })
+  expect(caller.failedCalls).toBe(0)
+  expect(caller.successfulCalls).toBe(1)
+})
