@@ -2,4 +2,5 @@
 export * from "./Bus.js"
 export * from "./BusErrors.js"
 export * from "./Kv.js"
+export * from "./Streams.js"
 export * from "./TraceContext.js"
