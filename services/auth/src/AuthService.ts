@@ -37,6 +37,19 @@ export interface RunningAuth {
 /** Handlers at once per subscription: each waits mostly on KV round trips. */
 const CONCURRENCY = 64
 
+/**
+ * A handler that fails in an unforeseen way (a defect) is logged and the subscription goes on: one bad
+ * message must not stop the registrar.
+ */
+const guard =
+  (subject: string) =>
+  <E>(handler: Effect.Effect<void, E>): Effect.Effect<void> =>
+    handler.pipe(
+      Effect.catchCause((cause) =>
+        Effect.logError("handler failed").pipe(Effect.annotateLogs({ subject, cause: String(cause) })),
+      ),
+    )
+
 export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, never, Bus | Scope.Scope> =>
   Effect.gen(function* () {
     const bus = yield* Bus
@@ -60,7 +73,7 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
           const block = decodeAuthBlock(m.data)
           if (typeof block === "string") return
           authenticator.limiter.block(block.key, block.until, yield* Clock.currentTimeMillis)
-        }),
+        }).pipe(guard(authSubjects.blocks())),
       )
       .pipe(Effect.orDie)
     const registrar = makeRegistrar({ config, bus, bindings, authenticator })
@@ -92,7 +105,7 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
             yield* m.respond(encodeNewRequestReply({ v: 1, owner: config.instance })).pipe(Effect.ignore)
             const decoded = parse(m)
             if (decoded !== undefined) yield* dispatch(decoded.meta, decoded.sip)
-          }),
+          }).pipe(guard(Subjects.authRegister())),
         { queue: QueueGroups.auth, concurrency: CONCURRENCY },
       )
       .pipe(Effect.orDie)
@@ -105,7 +118,7 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
             yield* m.respond(new Uint8Array()).pipe(Effect.ignore)
             const decoded = parse(m)
             if (decoded !== undefined) yield* dispatch(decoded.meta, decoded.sip)
-          }),
+          }).pipe(guard(Subjects.authInstance(config.instance))),
         { concurrency: CONCURRENCY },
       )
       .pipe(Effect.orDie)
@@ -136,6 +149,7 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
                   Effect.annotateLogs({ subject, error: e instanceof Error ? e.message : String(e) }),
                 ),
               ),
+              guard(subject),
             ),
           { queue: QueueGroups.auth, concurrency: CONCURRENCY },
         )
@@ -157,7 +171,9 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
     }).pipe(
       Effect.catch((e) => Effect.logWarning("sweep failed").pipe(Effect.annotateLogs({ error: e.message }))),
     )
-    yield* Effect.forkScoped(sweep.pipe(Effect.repeat(Schedule.spaced(config.sweepIntervalMs))))
+    yield* Effect.forkScoped(
+      sweep.pipe(guard("sweep"), Effect.repeat(Schedule.spaced(config.sweepIntervalMs))),
+    )
 
     if (!config.nonceKeyShared)
       yield* Effect.logWarning("no B2BUA_NONCE_KEY: a random nonce key; run one instance only")

@@ -374,6 +374,18 @@ export const runOutboundRegistrations = (
         }
       })
 
-    for (const reg of config.outbound) yield* Effect.forkScoped(runTrunk(reg))
+    // An unforeseen failure of one trunk's fiber is logged and the trunk starts over after a lease period.
+    for (const reg of config.outbound)
+      yield* Effect.forkScoped(
+        runTrunk(reg).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logError("outbound registration failed").pipe(
+              Effect.annotateLogs({ trunk: reg.trunk, cause: String(cause) }),
+            ),
+          ),
+          Effect.andThen(Effect.sleep(config.leaseMs)),
+          Effect.forever,
+        ),
+      )
     return { onResponse, state }
   })
