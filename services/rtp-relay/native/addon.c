@@ -400,7 +400,8 @@ static napi_value js_drain_events(napi_env env, napi_callback_info info) {
   return num(env, (double)n);
 }
 
-/* counters(handle) → { loops, enters, sendErrors, recvErrors, eventsDropped, nowMs } */
+/* counters(handle) → { loops, enters, sendErrors, recvErrors, eventsDropped, nowMs, commandsQueued,
+ * commandsApplied } (the command counts are 32-bit and wrap together) */
 static napi_value js_counters(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -416,6 +417,12 @@ static napi_value js_counters(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "recvErrors", num(env, (double)e->recv_errors));
   napi_set_named_property(env, o, "eventsDropped", num(env, (double)e->ev_dropped));
   napi_set_named_property(env, o, "nowMs", num(env, (double)(relay_now_ns() - e->start_ns) / 1e6));
+  pthread_mutex_lock(&e->cmd_mu);
+  uint32_t queued = e->cmd_tail;
+  pthread_mutex_unlock(&e->cmd_mu);
+  napi_set_named_property(env, o, "commandsQueued", num(env, (double)queued));
+  napi_set_named_property(env, o, "commandsApplied",
+                          num(env, (double)(uint32_t)__atomic_load_n(&e->cmd_applied, __ATOMIC_ACQUIRE)));
   return o;
 }
 

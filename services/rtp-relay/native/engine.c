@@ -108,6 +108,7 @@ void engine_apply_commands(struct engine *e, void (*on_add)(struct engine *, uin
           break;
       }
     }
+    __atomic_add_fetch(&e->cmd_applied, n, __ATOMIC_RELEASE);
   }
 }
 

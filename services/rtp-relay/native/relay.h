@@ -133,6 +133,7 @@ struct engine {
   struct cmd *cmds;
   uint32_t cmd_head, cmd_tail;
   volatile uint32_t cmd_pending;
+  uint64_t cmd_applied; /* commands taken off the ring and applied (JavaScript waits on it) */
   /* event ring (engine → JavaScript); when full, events are counted and dropped */
   pthread_mutex_t ev_mu;
   struct relay_event *evs;

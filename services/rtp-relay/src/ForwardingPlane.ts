@@ -106,6 +106,11 @@ export interface ForwardingPlaneShape {
   readonly drainEvents: () => Effect.Effect<ReadonlyArray<DigitEvent>>
   /** The plane's clock in ms (what `lastPacketMs` is measured on). */
   readonly nowMs: () => Effect.Effect<number>
+  /**
+   * Completes once every change programmed so far is in force (commands are applied by the forwarding
+   * thread between batches, not at the call). Bounded: gives up after `timeoutMs`.
+   */
+  readonly settle: (timeoutMs?: number) => Effect.Effect<boolean>
 }
 
 export class ForwardingPlane extends Context.Service<ForwardingPlane, ForwardingPlaneShape>()(
@@ -147,6 +152,8 @@ export interface NativeAddon {
     readonly nowMs: number
     readonly sendErrors: number
     readonly loops: number
+    readonly commandsQueued: number
+    readonly commandsApplied: number
   }
   readonly close: (h: object) => void
   readonly statsReplay: (input: Float64Array) => Float64Array
@@ -262,6 +269,17 @@ export const makeNativePlane = (
           }
         }),
       nowMs: () => Effect.sync(() => addon.counters(handle).nowMs),
+      settle: (timeoutMs = 1000) =>
+        Effect.promise(async () => {
+          const target = addon.counters(handle).commandsQueued
+          const deadline = Date.now() + timeoutMs
+          // 32-bit counters: compare by wrapped difference.
+          while (((addon.counters(handle).commandsApplied - target) | 0) < 0) {
+            if (Date.now() > deadline) return false
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+          return true
+        }),
     }
   })
 
@@ -339,6 +357,7 @@ export const makeMemoryPlane = (): MemoryPlane => {
       ),
     drainEvents: () => Effect.sync(() => plane.pendingEvents.splice(0)),
     nowMs: () => Effect.sync(() => plane.clockMs),
+    settle: () => Effect.succeed(true),
   }
   return plane
 }

@@ -136,9 +136,12 @@ export const makeSessionManager = (
 
     const drop = (s: Session, now: number) =>
       Effect.gen(function* () {
+        yield* plane.removeLeg(s.legs.a.slot)
+        yield* plane.removeLeg(s.legs.b.slot)
+        // The sockets are closed by the forwarding thread; only then may the ports and slots be reused.
+        yield* plane.settle()
         for (const leg of ["a", "b"] as const) {
           const l = s.legs[leg]
-          yield* plane.removeLeg(l.slot)
           ports.release(l.port, now)
           bySlot.delete(l.slot)
           freeSlots.push(l.slot)
@@ -190,6 +193,8 @@ export const makeSessionManager = (
           ...session,
           legs: { a: { ...session.legs.a, port: portA }, b: { ...session.legs.b, port: portB } },
         }
+        // Answer only once the legs forward: the caller puts these ports into SDP right away.
+        yield* plane.settle()
         sessions.set(session.id, session)
         bySlot.set(slotA, { sessionId: session.id, leg: "a" })
         bySlot.set(slotB, { sessionId: session.id, leg: "b" })
@@ -219,6 +224,8 @@ export const makeSessionManager = (
             .setLeg(next.legs[leg].slot, programFor(next, leg), keep)
             .pipe(Effect.mapError((e) => new RelayFailure({ code: "internal", reason: e.message })))
         }
+        // The reply means the new programs are in force (a new remote, a hold).
+        yield* plane.settle()
         sessions.set(next.id, next)
         return { sessionId: next.id, legs: legsOf(next) }
       })

@@ -10,6 +10,7 @@ import {
   type IoMode,
   type LegCounters,
   type LegProgram,
+  loadConfig,
   makeNativePlane,
   PortInUse,
 } from "../src/index.js"
@@ -213,14 +214,21 @@ describe.each<IoMode>(["io_uring", "epoll"])("forwarding plane (%s)", (mode) => 
     await A.send(rtpPacket(1), legA.port)
     await B.next()
     await Effect.runPromise(plane.setLeg(legA.slot, program(legB.slot, { forward: false }), true))
+    expect(await Effect.runPromise(plane.settle())).toBe(true)
     await A.send(rtpPacket(2), legA.port)
+    // the hold is over once the engine has counted the packet as dropped
+    for (let i = 0; i < 1000 && (await counters(legA.slot))?.dropped !== 1; i++) {
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     await Effect.runPromise(plane.setLeg(legA.slot, program(legB.slot, { udptl: true }), true))
+    expect(await Effect.runPromise(plane.settle())).toBe(true)
     const fax = Buffer.from("\x00\x01T.38 UDPTL datagram")
     await A.send(fax, legA.port)
     expect((await B.next()).data.equals(fax)).toBe(true) // packet 2 (on hold) never arrived
     await Effect.runPromise(
       plane.setLeg(legB.slot, program(legA.slot, { remote: { host: "127.0.0.1", port: B2.port } }), false),
     )
+    await Effect.runPromise(plane.settle())
     await A.send(fax, legA.port)
     expect((await B2.next()).data.equals(fax)).toBe(true)
   })
@@ -245,5 +253,21 @@ describe.each<IoMode>(["io_uring", "epoll"])("forwarding plane (%s)", (mode) => 
     }
     expect(rebound).toBe(true)
     void A
+  })
+})
+
+describe("the B2BUA_RELAY_IO switch", () => {
+  it.each([
+    ["epoll", "epoll"],
+    ["io_uring", "io_uring"],
+    [undefined, "io_uring"], // auto: io_uring where the kernel allows it (this machine does)
+  ] as const)("%s selects the %s backend", async (value, backend) => {
+    const config = loadConfig(value === undefined ? {} : { B2BUA_RELAY_IO: value })
+    const scope = Effect.runSync(Scope.make())
+    const plane = await Effect.runPromise(
+      makeNativePlane({ mode: config.io, maxLegs: 2 }).pipe(Effect.provideService(Scope.Scope, scope)),
+    )
+    expect(plane.backend).toBe(backend)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 })
