@@ -39,6 +39,12 @@ const waitSpan = (telemetry: Telemetry["Service"], name: string) =>
     .awaitSpan((s) => s.name === name)
     .pipe(Effect.timeoutOrElse({ duration: SPAN_WAIT_MS, orElse: () => Effect.die(`no span ${name}`) }))
 
+/** A round trip on the subscriber's connection: the server has its subscriptions before others publish. */
+const flushed = Effect.gen(function* () {
+  const bus = yield* Bus
+  yield* Effect.promise(() => bus.connection.flush())
+})
+
 /** Waits for a handler's signal, bounded. */
 const signalled = <A>(deferred: Deferred.Deferred<A>) =>
   Deferred.await(deferred).pipe(
@@ -82,6 +88,7 @@ describe("trace context over a real nats-server", () => {
                 queue: "workers",
               },
             )
+            yield* flushed
           }),
         )
         const sent = yield* inEdge(
@@ -121,6 +128,7 @@ describe("trace context over a real nats-server", () => {
             yield* bus.subscribe("trace.request", (m) =>
               m.respond(bytes("ok")).pipe(Effect.withSpan("control.handle"), Effect.orDie),
             )
+            yield* flushed
           }),
         )
         const reply = yield* inEdge(
@@ -154,6 +162,7 @@ describe("trace context over a real nats-server", () => {
           Effect.gen(function* () {
             const bus = yield* Bus
             yield* bus.subscribe("trace.raw", () => Deferred.succeed(got, undefined).pipe(Effect.asVoid))
+            yield* flushed
             return bus.connection
           }),
         )
@@ -177,12 +186,14 @@ describe("trace context over a real nats-server", () => {
             yield* bus.subscribe("trace.hop2", (m) =>
               Deferred.succeed(seen, m.header(TRACESTATE)).pipe(Effect.asVoid),
             )
+            yield* flushed
           }),
         )
         yield* inControl(
           Effect.gen(function* () {
             const bus = yield* Bus
             yield* bus.subscribe("trace.hop1", (m) => bus.publish("trace.hop2", m.data).pipe(Effect.orDie))
+            yield* flushed
           }),
         )
         const { headers } = yield* Effect.promise(() => import("@nats-io/transport-node"))

@@ -76,6 +76,7 @@ beforeAll(async () => {
           }).pipe(Effect.orDie),
         { queue: "cc" },
       )
+      yield* Effect.promise(() => bus.connection.flush())
     }).pipe(Effect.provideService(Scope.Scope, scope), Effect.provide(cc)),
   )
   edge = await startService({

@@ -94,6 +94,8 @@ beforeAll(async () => {
           }).pipe(Effect.orDie),
         { queue: "cc" },
       )
+      // The server has the subscription before the edge hands anything over.
+      yield* Effect.promise(() => bus.connection.flush())
       return q
     }),
   )
