@@ -208,4 +208,31 @@ describe("registrar bindings (RFC 3261 §10.3)", () => {
       }),
     )
   })
+
+  it("property: any Contact and Expires text is read or named as bad, never thrown", () => {
+    const value = fc.stringMatching(/^[ -~]{0,24}$/)
+    fc.assert(
+      fc.property(value, value, value, (expires, q, contactExpires) => {
+        const text = [
+          "REGISTER sip:example.com SIP/2.0",
+          "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKabc",
+          "From: <sip:alice@example.com>;tag=1",
+          "To: <sip:alice@example.com>",
+          "Call-ID: c",
+          "CSeq: 1 REGISTER",
+          `Contact: <sip:a@h>;q=${q};expires=${contactExpires}`,
+          `Expires: ${expires}`,
+          "Content-Length: 0",
+          "",
+          "",
+        ].join("\r\n")
+        const parsed = parseMessage(Buffer.from(text, "latin1"))
+        if (!parsed.ok || parsed.message.kind !== "request") return
+        const read = readRegister(parsed.message, source, T0)
+        if ("reason" in read) expect(read.reason).toMatch(/^Bad /)
+        else expect(applyRegister([], read, policy)._tag).toBeTypeOf("string")
+      }),
+      { numRuns: 500 },
+    )
+  })
 })

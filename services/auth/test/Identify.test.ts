@@ -5,6 +5,7 @@
  */
 import { type IdentifyRequest, InstanceId } from "@b2bua/contracts"
 import { Effect } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeAuthenticator } from "../src/Authenticator.js"
 import type { AuthServiceConfig, StoredCredential } from "../src/Config.js"
@@ -170,5 +171,42 @@ describe("identify (call control asks who sent a request)", () => {
       refuse: { status: 403, reason: "Too many authentication failures" },
     })
     expect(await identify({})).toMatchObject({ refuse: { status: 403 } })
+  })
+
+  it("property: any Proxy-Authorization value gets a challenge or a refusal, never an exception", async () => {
+    const identify = setup("challenge")
+    const param = fc.tuple(
+      fc.constantFrom(
+        "username",
+        "realm",
+        "nonce",
+        "uri",
+        "response",
+        "algorithm",
+        "qop",
+        "nc",
+        "cnonce",
+        "opaque",
+        "x",
+      ),
+      fc.string({ maxLength: 30 }),
+      fc.boolean(),
+    )
+    const header = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc
+        .array(param, { maxLength: 12 })
+        .map(
+          (ps) =>
+            `Digest ${ps.map(([n, v, quoted]) => (quoted ? `${n}="${v.replace(/"/g, "")}"` : `${n}=${v}`)).join(", ")}`,
+        ),
+    )
+    await fc.assert(
+      fc.asyncProperty(header, async (authorization) => {
+        const reply = await identify({ source: { host: "203.0.113.77", port: 5060 }, authorization })
+        expect("challenge" in reply || "refuse" in reply).toBe(true)
+      }),
+      { numRuns: 300 },
+    )
   })
 })
