@@ -5,6 +5,8 @@
  *   B2BUA_OTEL_EXPORTER          none (default) | otlp | memory (tests: spans kept in the process)
  *   OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP base URL (default http://127.0.0.1:4318; traces go to /v1/traces)
  *   OTEL_BSP_SCHEDULE_DELAY      ms between two OTLP batches (default 5000, the OpenTelemetry default)
+ *   OTEL_TRACES_SAMPLER_ARG      share of new traces recorded, 0 to 1 (default 1); a trace that arrives
+ *                                with a parent keeps the parent's decision (parent-based sampling)
  *   B2BUA_METRICS_PORT           Prometheus endpoint port; 0 or unset = no endpoint
  *   B2BUA_METRICS_HOST           address the endpoint binds (default 0.0.0.0, so Prometheus can scrape it)
  */
@@ -20,6 +22,8 @@ export interface TelemetryConfig {
   readonly otlpEndpoint: string
   /** Milliseconds between two OTLP batches (default 5000); spans left are flushed at shutdown. */
   readonly batchDelayMs?: number | undefined
+  /** Share of new traces recorded (0 to 1, default 1); continued traces follow their parent. */
+  readonly sampleRatio?: number | undefined
   /** Prometheus endpoint; undefined when metrics are not served. */
   readonly metrics?: { readonly host: string; readonly port: number } | undefined
 }
@@ -66,6 +70,14 @@ export const loadTelemetryConfig = (
       reason: `expected milliseconds from 1 to 600000, got "${delayText}"`,
     })
   }
+  const ratioText = env.OTEL_TRACES_SAMPLER_ARG ?? ""
+  const ratio = Number(ratioText)
+  if (ratioText !== "" && (!/^(0|1|0?\.\d+|1\.0*)$/.test(ratioText) || ratio < 0 || ratio > 1)) {
+    throw new TelemetryConfigError({
+      key: "OTEL_TRACES_SAMPLER_ARG",
+      reason: `expected a ratio from 0 to 1 such as 0.1, got "${ratioText}"`,
+    })
+  }
   const portText = env.B2BUA_METRICS_PORT ?? ""
   if (portText !== "" && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) {
     throw new TelemetryConfigError({
@@ -84,6 +96,7 @@ export const loadTelemetryConfig = (
     exporter: exporterText,
     otlpEndpoint: endpoint,
     batchDelayMs: delayText === "" ? undefined : Number(delayText),
+    sampleRatio: ratioText === "" ? undefined : ratio,
     metrics: port === 0 ? undefined : { host: host.replace(/^\[(.*)\]$/, "$1"), port },
   }
 }

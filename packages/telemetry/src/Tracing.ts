@@ -16,9 +16,11 @@ import {
   BasicTracerProvider,
   BatchSpanProcessor,
   InMemorySpanExporter,
+  ParentBasedSampler,
   type ReadableSpan,
   SimpleSpanProcessor,
   type SpanProcessor,
+  TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base"
 import { Effect, Tracer } from "effect"
 import type { TelemetryConfig } from "./TelemetryConfig.js"
@@ -82,7 +84,9 @@ export const makeTracing = (config: TelemetryConfig, resource: Resource): Tracin
             otlpBatch(config),
           ),
         ]
-  const provider = new BasicTracerProvider({ resource, spanProcessors: processors })
+  // Parent-based: a trace continued from another service keeps the decision made where it began.
+  const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio ?? 1) })
+  const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler })
   return {
     tracer: effectTracerFor(provider.getTracer("@b2bua/telemetry")),
     finishedSpans: () => memory?.getFinishedSpans() ?? [],

@@ -1,7 +1,7 @@
 /** The telemetry layer: spans kept in memory, the Prometheus endpoint over real HTTP on 127.0.0.1. */
 import { freeTcpPort } from "@b2bua/testkit"
 import { SpanKind } from "@opentelemetry/api"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Layer, Tracer } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   jsonLoggerLayer,
@@ -52,6 +52,23 @@ describe("telemetry layer", () => {
     expect(parent.resource.attributes["service.name"]).toBe("svc")
     expect(parent.resource.attributes["service.instance.id"]).toBe("i1")
     expect(byName.get("failing")!.status.code).toBe(2) // SpanStatusCode.ERROR
+  })
+
+  it("samples new traces by ratio and lets a continued trace keep its parent's decision", async () => {
+    const spans = await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* Effect.void.pipe(Effect.withSpan("child"), Effect.withSpan("new trace"))
+        const sampledParent = Tracer.externalSpan({
+          traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+          spanId: "00f067aa0ba902b7",
+          sampled: true,
+        })
+        yield* Effect.void.pipe(Effect.withSpan("continued", { parent: sampledParent }))
+        return (yield* Telemetry).finishedSpans()
+      }).pipe(Effect.provide(telemetryLayer({ ...memoryConfig, sampleRatio: 0 }))),
+    )
+    expect(spans.map((s) => s.name)).toEqual(["continued"])
+    expect(spans[0]!.spanContext().traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736")
   })
 
   it("with the service loggers, a line logged inside a span is an event of that span", async () => {

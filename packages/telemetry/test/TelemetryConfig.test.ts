@@ -21,6 +21,7 @@ describe("loadTelemetryConfig", () => {
       exporter: "none",
       otlpEndpoint: "http://127.0.0.1:4318",
       batchDelayMs: undefined,
+      sampleRatio: undefined,
       metrics: undefined,
     })
   })
@@ -33,6 +34,7 @@ describe("loadTelemetryConfig", () => {
         B2BUA_METRICS_PORT: "9464",
         B2BUA_METRICS_HOST: "[::1]",
         OTEL_BSP_SCHEDULE_DELAY: "250",
+        OTEL_TRACES_SAMPLER_ARG: "0.25",
       },
       identity,
     )
@@ -40,6 +42,7 @@ describe("loadTelemetryConfig", () => {
     expect(config.otlpEndpoint).toBe("http://collector:4318")
     expect(config.metrics).toEqual({ host: "::1", port: 9464 })
     expect(config.batchDelayMs).toBe(250)
+    expect(config.sampleRatio).toBe(0.25)
   })
 
   it("treats port 0 as no endpoint", () => {
@@ -53,6 +56,8 @@ describe("loadTelemetryConfig", () => {
     [{ B2BUA_METRICS_PORT: "-1" }, "B2BUA_METRICS_PORT"],
     [{ B2BUA_METRICS_HOST: "a b" }, "B2BUA_METRICS_HOST"],
     [{ OTEL_BSP_SCHEDULE_DELAY: "0" }, "OTEL_BSP_SCHEDULE_DELAY"],
+    [{ OTEL_TRACES_SAMPLER_ARG: "1.5" }, "OTEL_TRACES_SAMPLER_ARG"],
+    [{ OTEL_TRACES_SAMPLER_ARG: "half" }, "OTEL_TRACES_SAMPLER_ARG"],
   ])("names the variable of a bad value: %o", (env, key) => {
     const error = failure(env)
     expect(error.key).toBe(key)
