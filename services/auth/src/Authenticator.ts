@@ -21,6 +21,8 @@ export interface AuthRequest {
   /** The source address (brute-force accounting). */
   readonly source: string
   readonly body?: Uint8Array | undefined
+  /** The Request-URI the credentials must name. */
+  readonly requestUri?: string | undefined
 }
 
 export type AuthOutcome =
@@ -112,6 +114,7 @@ export const makeAuthenticator = (deps: {
         now,
         realm: request.realm,
         body: request.body,
+        requestUri: request.requestUri,
       })
       switch (verdict._tag) {
         case "Verified": {

@@ -5,6 +5,7 @@
  */
 import { createHmac } from "node:crypto"
 import type { DigestCredentials } from "@b2bua/sip"
+import { sameContactUri } from "./Bindings.js"
 import { type DigestAlgorithm, parseAlgorithm, verifyResponse } from "./Digest.js"
 import { checkNonce, makeNonce } from "./Nonce.js"
 
@@ -48,6 +49,8 @@ export interface VerifyContext {
   readonly now: number
   /** The realm this request must be authenticated in. */
   readonly realm: string
+  /** The Request-URI: the credentials' `uri` must name it (RFC 7616 §3.4.6), so they fit no other request. */
+  readonly requestUri?: string | undefined
   readonly body?: Uint8Array | undefined
 }
 
@@ -82,6 +85,12 @@ export const verifyCredentials = (
   // RFC 7616 §3.3: opaque must come back unchanged.
   if (credentials.opaque !== undefined && credentials.opaque !== opaqueFor(ctx.nonceKey, ctx.realm))
     return { _tag: "Unusable", reason: "opaque" }
+  if (
+    ctx.requestUri !== undefined &&
+    credentials.uri !== ctx.requestUri &&
+    !sameContactUri(credentials.uri, ctx.requestUri)
+  )
+    return { _tag: "Unusable", reason: "uri does not match the Request-URI" }
   const nonce = checkNonce(ctx.nonceKey, ctx.realm, credentials.nonce, ctx.now, ctx.nonceLifetimeMs)
   if (nonce._tag === "Invalid") return { _tag: "Unusable", reason: "nonce not issued here" }
   const stored = ha1(algorithm.startsWith("MD5") ? "MD5" : "SHA-256")

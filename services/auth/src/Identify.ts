@@ -80,6 +80,7 @@ export const makeIdentify = (deps: {
         realm: domain.realm,
         algorithms: domain.algorithms,
         source: request.source.host,
+        requestUri: request.requestUri,
       })
       return fromOutcome(outcome, trunk)
     })

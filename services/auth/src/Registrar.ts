@@ -150,6 +150,7 @@ export const makeRegistrar = (deps: {
         algorithms: domain.algorithms,
         source: source.host,
         body: request.body,
+        requestUri: request.uri,
       })
       switch (auth._tag) {
         case "Challenge":

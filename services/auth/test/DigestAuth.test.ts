@@ -93,6 +93,13 @@ describe("digest challenges and their answers", () => {
         ._tag,
     ).toBe("Unusable")
     expect(verifyCredentials({ ...good, opaque: "x" }, lookup, ctx(T0))._tag).toBe("Unusable")
+    expect(verifyCredentials(good, lookup, { ...ctx(T0), requestUri: "sip:example.com" })._tag).toBe(
+      "Verified",
+    )
+    expect(verifyCredentials(good, lookup, { ...ctx(T0), requestUri: "sip:other.example.com" })).toEqual({
+      _tag: "Unusable",
+      reason: "uri does not match the Request-URI",
+    })
   })
 
   it("property: a response computed with any other password is never accepted", () => {
