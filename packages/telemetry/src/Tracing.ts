@@ -15,10 +15,8 @@ import type { Resource } from "@opentelemetry/resources"
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
-  InMemorySpanExporter,
   ParentBasedSampler,
   type ReadableSpan,
-  SimpleSpanProcessor,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base"
@@ -52,15 +50,29 @@ export const effectTracerFor = (otel: OtelApiTracer): Tracer.Tracer => {
   return Tracer.make({ span: (options) => bridged.span(options) })
 }
 
-/** Tells listeners about each ended span (tests wait for a span instead of polling). */
-const notifying = (listeners: ReadonlySet<(span: ReadableSpan) => void>): SpanProcessor => ({
-  onStart: () => {},
-  onEnd: (span) => {
-    for (const listener of listeners) listener(span)
-  },
-  forceFlush: () => Promise.resolve(),
-  shutdown: () => Promise.resolve(),
-})
+/** Spans the memory exporter keeps at most; later ones are not kept (the exporter is for tests). */
+export const MEMORY_SPAN_LIMIT = 10_000
+
+/** Keeps ended spans in memory (bounded) and tells listeners about each one (tests wait, never poll). */
+const memorySpans = (listeners: ReadonlySet<(span: ReadableSpan) => void>) => {
+  let kept: ReadableSpan[] = []
+  const processor: SpanProcessor = {
+    onStart: () => {},
+    onEnd: (span) => {
+      if (kept.length < MEMORY_SPAN_LIMIT) kept.push(span)
+      for (const listener of listeners) listener(span)
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  }
+  return {
+    processor,
+    spans: (): ReadonlyArray<ReadableSpan> => kept,
+    reset: () => {
+      kept = []
+    },
+  }
+}
 
 export const makeTracing = (config: TelemetryConfig, resource: Resource): TracingHandle => {
   if (config.exporter === "none") {
@@ -73,11 +85,11 @@ export const makeTracing = (config: TelemetryConfig, resource: Resource): Tracin
       shutdown: () => Promise.resolve(),
     }
   }
-  const memory = config.exporter === "memory" ? new InMemorySpanExporter() : undefined
   const listeners = new Set<(span: ReadableSpan) => void>()
+  const memory = config.exporter === "memory" ? memorySpans(listeners) : undefined
   const processors: SpanProcessor[] =
     memory !== undefined
-      ? [new SimpleSpanProcessor(memory), notifying(listeners)]
+      ? [memory.processor]
       : [
           new BatchSpanProcessor(
             new OTLPTraceExporter({ url: `${config.otlpEndpoint}/v1/traces` }),
@@ -89,7 +101,7 @@ export const makeTracing = (config: TelemetryConfig, resource: Resource): Tracin
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler })
   return {
     tracer: effectTracerFor(provider.getTracer("@b2bua/telemetry")),
-    finishedSpans: () => memory?.getFinishedSpans() ?? [],
+    finishedSpans: () => memory?.spans() ?? [],
     resetSpans: () => memory?.reset(),
     onSpanEnd: (listener) => {
       listeners.add(listener)
