@@ -13,10 +13,6 @@
  * Each case runs in ROUNDS interleaved rounds and its fastest round is reported.
  */
 import { createServer } from "node:net"
-import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, type Layer, Tracer } from "effect"
 import {
   LATENCY_BUCKETS_S,
   Metrics,
@@ -24,7 +20,11 @@ import {
   type TelemetryConfig,
   type TelemetryError,
   telemetryLayer,
-} from "../dist/index.js"
+} from "@b2bua/telemetry"
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Effect, type Layer, Tracer } from "effect"
 
 const MESSAGES = 30_000
 const WARMUP = 10_000
