@@ -55,7 +55,8 @@ const wire = (value: unknown): SipRequest | SipResponse | undefined => {
 }
 
 /** The user part of a SIP/SIPS/TEL URI ("" when none). */
-export const userOf = (uri: string): string => /^(?:sips?|tel):([^@;:?]+)/i.exec(uri)?.[1] ?? ""
+export const userOf = (uri: string): string =>
+  /^sips?:([^@;:?]+)@/i.exec(uri)?.[1] ?? /^tel:([^;?]+)/i.exec(uri)?.[1] ?? ""
 
 /** RFC 3261 §12: a dialog is early until a 2xx, confirmed after it, gone when the call ended. */
 const dialogStateOf = (state: CallStateV1, answered: boolean, hasDialog: boolean): LegView["dialogState"] => {
