@@ -5,11 +5,17 @@
  * what the machine says through the edge that received the call.
  */
 import { createHash, randomBytes } from "node:crypto"
-import { Bus, type BusMessage, type KvConflict, openKv } from "@b2bua/bus"
+import { Bus, type BusMessage, ensureStream, type KvConflict, openKv, publishDurable } from "@b2bua/bus"
 import {
+  adminStreams,
+  adminSubjects,
+  type CallControlReplyV1,
+  decodeCallControlRequest,
   decodeRelayEvent,
   decodeSipEnvelopeMeta,
+  describeAdminProblem,
   EnvelopeError,
+  encodeAdminPayload,
   encodeNewRequestReply,
   encodeSipEnvelopeHeaders,
   formatHostPort,
@@ -36,7 +42,7 @@ import {
   serializeMessage,
   validateRequest,
 } from "@b2bua/sip"
-import { Effect, Fiber, Queue, Schedule, type Scope } from "effect"
+import { Effect, Fiber, Queue, Result, Schedule, type Scope } from "effect"
 import {
   type BTarget,
   type Call,
@@ -51,6 +57,7 @@ import { decodeCall, encodeCall } from "./CallRecord.js"
 import type { CallControlConfig } from "./Config.js"
 import { type CallMedia, makeMediaSeam } from "./media/MediaSeam.js"
 import { sdpRole } from "./media/SdpRole.js"
+import { type CallTimeline, type CallView, callDetailRecord, callEvent } from "./Reporting.js"
 import { type RouteOutcome, routeCall } from "./routing/Admission.js"
 import { startGatewayHealth } from "./routing/GatewayHealth.js"
 import { identify } from "./routing/Identity.js"
@@ -69,6 +76,8 @@ interface Actor {
   outboundTrunk: string | undefined
   /** The call's media state (stored with the call) and what the seam remembers of its SDPs. */
   readonly media: CallMedia
+  /** Stage times and outcome, for call events and the call's record (contracts Admin). */
+  readonly timeline: CallTimeline
   call: Call
   /** Set when the ended call's linger time is over: the actor stops and is forgotten. */
   released: boolean
@@ -133,6 +142,13 @@ export const runCallControl = (
     let active = 0
     const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, callsTakenOver: 0, mailboxOverflows: 0 }
     const fork = Effect.runForkWith(yield* Effect.context<never>())
+    // The streams operators read (the admin API creates them too; whoever starts first).
+    for (const definition of [adminStreams.callEvents, adminStreams.callRecords])
+      yield* ensureStream(definition).pipe(
+        Effect.catch((e) =>
+          Effect.logWarning("stream not ensured").pipe(Effect.annotateLogs({ error: e.message })),
+        ),
+      )
     const routing = yield* startRouting({
       file: config.routingFile,
       fallbackTarget: config.routeTarget,
@@ -264,6 +280,8 @@ export const runCallControl = (
           })
         case "Ended":
           return Effect.gen(function* () {
+            actor.timeline.reason ??= action.reason
+            yield* reportEnd(actor)
             stats.callsEnded++
             active--
             if (actor.inboundTrunk !== undefined) limits.release(actor.inboundTrunk)
@@ -323,6 +341,67 @@ export const runCallControl = (
       before.aLocalSeq !== after.aLocalSeq ||
       before.bLocalSeq !== after.bLocalSeq
 
+    /** Who ended the call: the first BYE or CANCEL seen decides (an operator or the suite set it themselves). */
+    const noteHangup = (actor: Actor, event: CallEvent) => {
+      if (actor.timeline.hangupBy !== undefined) return
+      if (event._tag !== "FromA" && event._tag !== "FromB") return
+      const m = event.message
+      if (m.kind === "request" && (m.method === "BYE" || m.method === "CANCEL"))
+        actor.timeline.hangupBy = event._tag === "FromA" ? "caller" : "callee"
+    }
+
+    const viewOf = (actor: Actor): CallView => ({
+      callKey: claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag),
+      owner: config.instance,
+      call: actor.call,
+      aRemote: actor.aMeta.remote,
+      media: actor.media.media,
+      inboundTrunk: actor.inboundTrunk,
+      outboundTrunk: actor.outboundTrunk,
+      timeline: actor.timeline,
+    })
+
+    /** A call event on CALL_EVENTS at each state change; a lost event is logged, the call goes on. */
+    const report = (actor: Actor) =>
+      Effect.gen(function* () {
+        const now = Date.now()
+        const t = actor.timeline
+        if (actor.call.phase === "Early") t.ringingAt ??= now
+        if (actor.call.phase === "Answered") t.answeredAt ??= now
+        if (actor.call.phase === "Ended") t.endedAt ??= now
+        t.seq++
+        const view = viewOf(actor)
+        yield* publishDurable(
+          adminSubjects.callEvents(view.callKey),
+          encodeAdminPayload(callEvent(view, now)),
+        ).pipe(
+          Effect.provideService(Bus, bus),
+          Effect.catch((e) =>
+            Effect.logWarning("call event not stored").pipe(Effect.annotateLogs({ error: e.message })),
+          ),
+        )
+      })
+
+    /** The call's record on CDRS, once: the call key is the message id (a failover cannot write it twice). */
+    const reportEnd = (actor: Actor) =>
+      Effect.gen(function* () {
+        const endedAt = Date.now()
+        actor.timeline.endedAt ??= endedAt
+        const view = viewOf(actor)
+        yield* publishDurable(
+          adminSubjects.callRecord(view.callKey),
+          encodeAdminPayload(callDetailRecord(view, endedAt)),
+          {
+            msgId: view.callKey,
+          },
+        ).pipe(
+          Effect.provideService(Bus, bus),
+          Effect.catch((e) =>
+            Effect.logWarning("call record not stored").pipe(Effect.annotateLogs({ error: e.message })),
+          ),
+        )
+      })
+
     /** Performs a step's actions; an action that yields an event (a media refusal) supersedes the rest. */
     const performAll = (actor: Actor, actions: ReadonlyArray<CallAction>): Effect.Effect<void> =>
       Effect.gen(function* () {
@@ -336,9 +415,11 @@ export const runCallControl = (
       Effect.gen(function* () {
         const before = actor.call
         const mediaBefore = actor.media.media
+        noteHangup(actor, event)
         const [next, actions] = stepCall(before, event)
         actor.call = next
         yield* performAll(actor, actions)
+        if (actor.call.phase !== before.phase) yield* report(actor)
         if (
           actor.call.phase !== "Ended" &&
           (changed(before, actor.call) || actor.media.media !== mediaBefore)
@@ -377,6 +458,7 @@ export const runCallControl = (
         yield* Effect.logInfo("call started").pipe(
           Effect.annotateLogs({ callId: invite.callId, bCallId: call.bCallId }),
         )
+        yield* report(actor)
         yield* performAll(actor, actions)
         yield* index(actor)
         fork(runActor(actor))
@@ -397,6 +479,7 @@ export const runCallControl = (
           timers: new Map(),
           inboundTrunk,
           outboundTrunk: undefined,
+          timeline: { setupAt: Date.now(), seq: 0 },
           media: {
             callId: call.aInvite.callId,
             owner: config.instance,
@@ -703,6 +786,7 @@ export const runCallControl = (
               Effect.annotateLogs({ callId: actor.call.aInvite.callId, leg: event.leg, digit: event.digit }),
             )
           }
+          actor.timeline.hangupBy ??= "system"
           yield* Effect.logWarning("media lost").pipe(
             Effect.annotateLogs({ callId: actor.call.aInvite.callId, event: event.type }),
           )
@@ -711,6 +795,37 @@ export const runCallControl = (
             reason: `SIP;cause=408;text="${event.type === "media-timeout" ? "media timeout" : "media session lost"}"`,
             status: 503,
           })
+        }),
+      )
+      .pipe(Effect.orDie)
+    // Operators' requests (admin API): end a call this instance owns.
+    yield* bus
+      .subscribe(adminSubjects.callControl(config.instance), (m) =>
+        Effect.gen(function* () {
+          const decoded = decodeCallControlRequest(m.data)
+          const reply = (payload: CallControlReplyV1) =>
+            m.respond(encodeAdminPayload(payload)).pipe(Effect.ignore)
+          if (Result.isFailure(decoded))
+            return yield* reply({
+              v: 1,
+              error: { code: "bad-request", reason: describeAdminProblem(decoded.failure) },
+            })
+          const request = decoded.success
+          const actor = [...actors.values()].find(
+            (a) => claimKey(a.call.aInvite.callId, a.call.aInvite.fromTag) === request.callKey,
+          )
+          if (actor === undefined)
+            return yield* reply({ v: 1, error: { code: "not-found", reason: "no such call here" } })
+          if (actor.call.phase === "Ended" || actor.call.phase === "Ending")
+            return yield* reply({ v: 1, error: { code: "ended", reason: "the call is ending" } })
+          actor.timeline.hangupBy ??= "admin"
+          const answered = actor.call.phase === "Answered"
+          yield* deliver(actor, {
+            _tag: "HangUp",
+            reason: `SIP;cause=200;text="${request.reason.replace(/["\\]/g, "").slice(0, 100)}"`,
+            status: 480,
+          })
+          yield* reply({ v: 1, ok: { action: answered ? "bye" : "cancel" } })
         }),
       )
       .pipe(Effect.orDie)
