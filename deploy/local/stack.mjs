@@ -11,14 +11,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 const env = process.env
 
 // The services in start order. A service joins the stack once its dist/main.js exists.
+// `ready` is the log line each prints once it serves; the stack says "ready" when all have printed theirs.
 const SERVICES = [
-  { name: "auth", color: 35 },
-  { name: "sdp-negotiator", color: 36 },
-  { name: "rtp-relay", color: 32 },
-  { name: "call-control", color: 34 },
-  { name: "sip-edge", color: 33 },
-  { name: "admin-api", color: 95 },
+  { name: "auth", color: 35, ready: "auth ready" },
+  { name: "sdp-negotiator", color: 36, ready: "sdp-negotiator ready" },
+  { name: "rtp-relay", color: 32, ready: "rtp relay ready" },
+  { name: "call-control", color: 34, ready: "call-control ready" },
+  { name: "sip-edge", color: 33, ready: "sip-edge listening" },
+  { name: "admin-api", color: 95, ready: "gRPC server listening" },
 ]
+const readyServices = new Set()
 
 const paint = (color, text) => (process.stdout.isTTY ? `\x1b[${color}m${text}\x1b[0m` : text)
 const say = (text) => console.log(`${paint(1, "[stack]")} ${text}`)
@@ -54,10 +56,15 @@ let stopping = false
 
 const pipeLines = (stream, label, color) => {
   let rest = ""
+  const readyText = SERVICES.find((s) => s.name === label)?.ready
   stream.on("data", (chunk) => {
     const lines = (rest + chunk.toString()).split("\n")
     rest = lines.pop() ?? ""
-    for (const line of lines) if (line.length > 0) console.log(`${paint(color, label.padEnd(15))} ${line}`)
+    for (const line of lines) {
+      if (line.length === 0) continue
+      if (readyText !== undefined && line.includes(readyText)) readyServices.add(label)
+      console.log(`${paint(color, label.padEnd(15))} ${line}`)
+    }
   })
 }
 
@@ -146,18 +153,47 @@ const main = async () => {
     say(`demo callee (SIPp UAS, answers and echoes media) at ${callee}`)
   }
 
+  const sipPort = env.B2BUA_SIP_PORT ?? "5060"
+  const adminToken = env.B2BUA_ADMIN_TOKEN ?? "demo-admin-token"
+  // The demo configuration of each service; any variable already set in the environment wins.
+  const demoEnv = {
+    auth: {
+      B2BUA_AUTH_CONFIG: join(root, "deploy", "local", "auth-demo.yaml"),
+      B2BUA_NONCE_KEY: "local-demo-nonce-key-not-for-production",
+      B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
+    },
+    "rtp-relay": { B2BUA_RELAY_ADDRESS: "127.0.0.1", B2BUA_RTP_PORTS: "30000-39999" },
+    "call-control": {},
+    "sdp-negotiator": {},
+    "sip-edge": {},
+    "admin-api": { B2BUA_ADMIN_TOKEN: adminToken },
+  }
   const found = SERVICES.filter((s) => existsSync(join(root, "services", s.name, "dist", "main.js")))
   const missing = SERVICES.filter((s) => !found.includes(s)).map((s) => s.name)
-  for (const s of found)
+  for (const s of found) {
+    const own = Object.fromEntries(Object.entries(demoEnv[s.name] ?? {}).filter(([key]) => env[key] === undefined))
     run(s.name, s.color, process.execPath, [join("services", s.name, "dist", "main.js")], {
       NATS_URL: natsUrl,
       B2BUA_DEMO_CALLEE: callee,
+      ...own,
     })
+  }
   say(`services running: ${found.length > 0 ? found.map((s) => s.name).join(", ") : "none"}`)
   if (missing.length > 0) say(`services not built yet (they join when they exist): ${missing.join(", ")}`)
-  const sipPort = env.B2BUA_SIP_PORT ?? "5060"
+  const readyBy = Date.now() + 120_000
+  while (found.some((s) => !readyServices.has(s.name))) {
+    if (Date.now() > readyBy) {
+      say(`not ready after 120 s: ${found.filter((s) => !readyServices.has(s.name)).map((s) => s.name).join(", ")}`)
+      return stop(1)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  // Relays announce themselves every second; the negotiator anchors calls once it has heard one.
+  await new Promise((r) => setTimeout(r, 1500))
   say("ready — Ctrl-C stops the stack")
   say(`place a call: sipp -sn uac 127.0.0.1:${sipPort} -m 1 -i 127.0.0.1 -p 5090`)
+  say(`register the demo user: alice / alice-demo (realm b2bua-demo) at sip:alice@127.0.0.1`)
+  say(`admin API: gRPC at 127.0.0.1:50051, bearer token "${adminToken}"`)
 }
 
 main()
