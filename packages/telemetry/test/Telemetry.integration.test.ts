@@ -54,6 +54,22 @@ describe("telemetry layer", () => {
     expect(byName.get("failing")!.status.code).toBe(2) // SpanStatusCode.ERROR
   })
 
+  it("names a span after its Effect.fn and records the failure it ends with", async () => {
+    const claim = Effect.fn("CallControl.claim")(function* (callId: string) {
+      yield* Effect.annotateCurrentSpan("sip.call_id", callId)
+      return yield* Effect.fail(new Error(`claim of ${callId} lost`))
+    })
+    const spans = await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* claim("c1").pipe(Effect.ignore)
+        return (yield* Telemetry).finishedSpans()
+      }).pipe(Effect.provide(telemetryLayer(memoryConfig))),
+    )
+    const span = spans.find((s) => s.name === "CallControl.claim")!
+    expect(span.attributes["sip.call_id"]).toBe("c1")
+    expect(span.status).toMatchObject({ code: 2, message: "claim of c1 lost" })
+  })
+
   it("samples new traces by ratio and lets a continued trace keep its parent's decision", async () => {
     const spans = await Effect.runPromise(
       Effect.gen(function* () {
