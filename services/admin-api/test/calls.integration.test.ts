@@ -291,6 +291,21 @@ describe("CallService", () => {
     expect(beyond?.details).toMatch(/^after_cursor: /)
   })
 
+  it("honours the client's deadline: a watch with a 300 ms deadline ends with DEADLINE_EXCEEDED", async () => {
+    const watch = serverStreamCall(
+      client,
+      CallServiceService.watchCalls,
+      { states: [], callId: "", trunk: "" },
+      () => {},
+      { token: TOKEN, timeoutMs: 300 },
+    )
+    const error = await watch.done.then(
+      () => undefined,
+      (e: ServiceError) => e,
+    )
+    expect(error?.code).toBe(status.DEADLINE_EXCEEDED)
+  })
+
   it("HangupCall asks the owner instance; UNAVAILABLE when the owner does not answer", async () => {
     const asked: Array<unknown> = []
     const result = await withBus(
