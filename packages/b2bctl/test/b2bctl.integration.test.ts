@@ -1,7 +1,9 @@
 /** b2bctl against a real admin API (in-process, 127.0.0.1) over a real nats-server. */
+import { spawn } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Bus, busLayer } from "@b2bua/bus"
 import { adminSubjects, encodeAdminPayload } from "@b2bua/contracts"
 import { freeTcpPort, type NatsServerHandle, startNatsServer } from "@b2bua/testkit"
@@ -124,6 +126,56 @@ describe("b2bctl", () => {
     )
     const json = await cli(["records", "--json", "--disposition", "busy"])
     expect(JSON.parse(json.out)).toMatchObject([{ callId, sipCode: 486, disposition: "DISPOSITION_BUSY" }])
+  })
+
+  it("calls watch --count prints the events after a cursor, one JSON line each", async () => {
+    const callId = "c".repeat(40)
+    const publish = (state: "Answered" | "Ended", at: number) =>
+      Effect.runPromise(
+        Effect.gen(function* () {
+          const bus = yield* Bus
+          const ack = yield* Effect.promise(() =>
+            jetstream(bus.connection).publish(
+              adminSubjects.callEvents(callId),
+              encodeAdminPayload({
+                v: 1,
+                callId,
+                owner: "cc1",
+                state,
+                at,
+                legs: { a: { sipCallId: "a@x" } },
+              }),
+            ),
+          )
+          return ack.seq
+        }).pipe(Effect.provide(busLayer({ servers: nats.url, name: "b2bctl-events" }))),
+      )
+    const first = await publish("Answered", 1)
+    const second = await publish("Ended", 2)
+    const watched = await cli(["calls", "watch", "--json", "--after", String(first - 1), "--count", "2"])
+    expect(watched.code).toBe(0)
+    const lines = watched.out
+      .split("\n")
+      .map((l) => JSON.parse(l) as { cursor: number; call: { state: string } })
+    expect(lines.map((l) => [l.cursor, l.call.state])).toEqual([
+      [first, "CALL_STATE_ANSWERED"],
+      [second, "CALL_STATE_ENDED"],
+    ])
+  })
+
+  it("runs as the b2bctl binary (dist/main.js)", async () => {
+    const main = fileURLToPath(new URL("../dist/main.js", import.meta.url))
+    const child = spawn(process.execPath, [main, "--server", server, "--json", "relays"], {
+      env: { ...process.env, B2BCTL_TOKEN: TOKEN },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let out = ""
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString()
+    })
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
+    expect(code).toBe(0)
+    expect(JSON.parse(out)).toEqual({ relays: [], totalSessions: 0, totalCapacity: 0 })
   })
 
   it("says clearly when the token is wrong or missing, or the server unreachable", async () => {
