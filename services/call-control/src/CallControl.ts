@@ -719,7 +719,18 @@ export const runCallControl = (
       Effect.gen(function* () {
         yield* m.respond(new Uint8Array()).pipe(Effect.ignore)
         const decoded = parse(m)
-        if (decoded !== undefined) yield* dispatch(decoded.meta, decoded.sip)
+        if (decoded === undefined) return
+        const { sip } = decoded
+        // The edge remembers this instance for an initial request's Call-ID and From-tag, so a new INVITE
+        // with the same identifiers (a retry after 407, RFC 3261 §22.2) comes here: it is a new call.
+        if (
+          sip.kind === "request" &&
+          sip.method === "INVITE" &&
+          sip.toTag === undefined &&
+          find(sip) === undefined
+        )
+          return yield* onNew({ ...m, respond: () => Effect.void })
+        yield* dispatch(decoded.meta, sip)
       })
 
     const health = yield* startGatewayHealth({
