@@ -171,7 +171,9 @@ const main = async () => {
   const found = SERVICES.filter((s) => existsSync(join(root, "services", s.name, "dist", "main.js")))
   const missing = SERVICES.filter((s) => !found.includes(s)).map((s) => s.name)
   for (const s of found) {
-    const own = Object.fromEntries(Object.entries(demoEnv[s.name] ?? {}).filter(([key]) => env[key] === undefined))
+    const own = Object.fromEntries(
+      Object.entries(demoEnv[s.name] ?? {}).filter(([key]) => env[key] === undefined),
+    )
     run(s.name, s.color, process.execPath, [join("services", s.name, "dist", "main.js")], {
       NATS_URL: natsUrl,
       B2BUA_DEMO_CALLEE: callee,
@@ -183,7 +185,12 @@ const main = async () => {
   const readyBy = Date.now() + 120_000
   while (found.some((s) => !readyServices.has(s.name))) {
     if (Date.now() > readyBy) {
-      say(`not ready after 120 s: ${found.filter((s) => !readyServices.has(s.name)).map((s) => s.name).join(", ")}`)
+      say(
+        `not ready after 120 s: ${found
+          .filter((s) => !readyServices.has(s.name))
+          .map((s) => s.name)
+          .join(", ")}`,
+      )
       return stop(1)
     }
     await new Promise((r) => setTimeout(r, 100))

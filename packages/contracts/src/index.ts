@@ -1,6 +1,7 @@
 /** @b2bua/contracts — what services say to each other over NATS: subjects, the SIP envelope, ids. */
-export * from "./Auth.js"
+
 export * from "./Admin.js"
+export * from "./Auth.js"
 export * from "./Identifiers.js"
 export * from "./Ids.js"
 export * from "./NewRequestReply.js"
