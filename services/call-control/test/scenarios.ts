@@ -31,6 +31,16 @@ m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 `
 
+/** A 200 to the last request received (BYE, PRACK ...), in its transaction. */
+const OK_TO_LAST = `SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+`
+
 /** The ACK a SIPp caller sends for the final response it received (the suite's To-tag). */
 const ACK_FOR_FINAL = (via: string) => `ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 ${via}
@@ -209,14 +219,7 @@ ${INVITE_WITH_SDP}]]></send>
 ${ACK_FOR_FINAL("Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]")}]]></send>
   <recv request="BYE"/>
   <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+${OK_TO_LAST}]]></send>
 </scenario>
 `,
   )
@@ -249,14 +252,7 @@ Content-Length: 0
   <recv request="ACK"/>
   <recv request="BYE"/>
   <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+${OK_TO_LAST}]]></send>
 </scenario>
 `,
   )
@@ -375,14 +371,7 @@ Content-Length: 0
   <recv request="ACK"/>
   <recv request="BYE"/>
   <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+${OK_TO_LAST}]]></send>
 </scenario>
 `,
   )
@@ -467,14 +456,7 @@ a=rtpmap:0 PCMU/8000
   <recv request="ACK"/>
   <recv request="BYE"/>
   <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+${OK_TO_LAST}]]></send>
 </scenario>
 `,
   )
