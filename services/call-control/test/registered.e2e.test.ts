@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { uacExpect, uasExpectUser } from "./scenarios.js"
+import { uacDigest, uacExpect, uasExpectUser } from "./scenarios.js"
 import { type RunningSuite, startSuite } from "./suite.js"
 
 const registerScenario = fileURLToPath(
@@ -78,4 +78,29 @@ it("an INVITE from no known trunk is challenged with 407", async () => {
   })
   expect(caller.failedCalls).toBe(0)
   expect(caller.successfulCalls).toBe(1)
+})
+
+it("a caller from no known trunk, challenged with 407, retries with its credentials and completes", async () => {
+  const callee = await startSippUas({ localPort: suite.calleePort, calls: 1, timeoutSeconds: 15 })
+  const caller = await runSipp({
+    scenario: uacDigest(),
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls: 1,
+    timeoutSeconds: 15,
+    // RFC 7616 §3.4.6: the digest uri is the Request-URI (SIPp uses the remote address unless told).
+    extraArgs: [
+      "-i",
+      "127.0.0.2",
+      "-au",
+      "alice",
+      "-ap",
+      "alice-e2e",
+      "-auth_uri",
+      `service@127.0.0.1:${suite.sipPort}`,
+    ],
+  })
+  const answered = await callee.result()
+  expect(caller.failedCalls).toBe(0)
+  expect(caller.successfulCalls).toBe(1)
+  expect(answered.successfulCalls).toBe(1)
 })

@@ -460,3 +460,46 @@ ${OK_TO_LAST}]]></send>
 </scenario>
 `,
   )
+
+/** A caller that is challenged (407), ACKs it, retries with credentials (-au/-ap), completes and hangs up. */
+export const uacDigest = (): string =>
+  write(
+    "uac-digest.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-digest">
+  <send retrans="500"><![CDATA[
+${INVITE_WITH_SDP}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+  <send><![CDATA[
+${ACK_FOR_FINAL("Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]")}]]></send>
+  <send retrans="500"><![CDATA[
+${INVITE_WITH_SDP.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE\n[authentication]")}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <pause milliseconds="200"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+</scenario>
+`,
+  )
