@@ -26,8 +26,11 @@ import { makeIdentify } from "./Identify.js"
 import { makeLocate } from "./Locate.js"
 import { type OutboundRegistrations, runOutboundRegistrations } from "./OutboundRegistrations.js"
 import { makeRegistrar, type RegistrarStats } from "./Registrar.js"
+import { storedTrunks } from "./StoredTrunks.js"
 import { bindingStore, credentialStore, nonceCounts } from "./Stores.js"
-import { trunkMatcher } from "./TrunkMatch.js"
+
+/** How often the shared trunk store is read again (call control uses the same delay). */
+const TRUNK_REFRESH_MS = 2000
 
 export interface RunningAuth {
   readonly registrar: RegistrarStats
@@ -77,7 +80,11 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
       )
       .pipe(Effect.orDie)
     const registrar = makeRegistrar({ config, bus, bindings, authenticator })
-    const identify = makeIdentify({ config, trunks: trunkMatcher(config.trunks), authenticator })
+    const identify = makeIdentify({
+      config,
+      trunks: yield* storedTrunks(config.trunks, TRUNK_REFRESH_MS),
+      authenticator,
+    })
     const locate = makeLocate(bindings)
     const outbound = yield* runOutboundRegistrations(config)
 

@@ -31,7 +31,21 @@ trunks:
   - { name: local, sources: ["127.0.0.1/32"] }
 `,
   )
-  suite = await startSuite({ authConfig: file })
+  // The routing store (seeded from this file) holds a trunk the auth file does not know: the auth service
+  // reads the shared store too, so calls from 127.0.0.3 are identified as that trunk, not challenged.
+  const calleePort = await freeUdpPort()
+  const routing = join(tmpdir(), `auth-e2e-routing-${process.pid}.yaml`)
+  writeFileSync(
+    routing,
+    `trunks:
+  - { name: local, sources: [127.0.0.1/32] }
+  - { name: stored-carrier, sources: [127.0.0.3/32] }
+  - { name: callee, gateways: [{ host: 127.0.0.1, port: ${calleePort} }] }
+routes:
+  - { name: default, prefix: "", trunks: [callee] }
+`,
+  )
+  suite = await startSuite({ authConfig: file, calleePort, ccEnv: { B2BUA_ROUTING_FILE: routing } })
 }, 60_000)
 afterAll(async () => {
   await suite?.stop()
@@ -103,4 +117,18 @@ it("a caller from no known trunk, challenged with 407, retries with its credenti
   expect(caller.failedCalls).toBe(0)
   expect(caller.successfulCalls).toBe(1)
   expect(answered.successfulCalls).toBe(1)
+})
+
+it("a trunk added to the shared store (as the admin API does) is identified by the auth service", async () => {
+  const callee = await startSippUas({ localPort: suite.calleePort, calls: 1, timeoutSeconds: 15 })
+  const caller = await runSipp({
+    scenario: "uac",
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls: 1,
+    timeoutSeconds: 15,
+    extraArgs: ["-i", "127.0.0.3"],
+  })
+  await callee.result()
+  expect(caller.failedCalls).toBe(0)
+  expect(caller.successfulCalls).toBe(1)
 })
