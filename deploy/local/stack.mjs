@@ -201,6 +201,8 @@ const main = async () => {
   say(`place a call: sipp -sn uac 127.0.0.1:${sipPort} -m 1 -i 127.0.0.1 -p 5090`)
   say(`register the demo user: alice / alice-demo (realm b2bua-demo) at sip:alice@127.0.0.1`)
   say(`admin API: gRPC at 127.0.0.1:50051, bearer token "${adminToken}"`)
+  say(`watch the calls: B2BCTL_TOKEN=${adminToken} node packages/b2bctl/dist/main.js calls watch`)
+  say("or place a few calls and see them with their records: npm run demo")
 }
 
 main()
