@@ -13,7 +13,20 @@ import {
   type TelemetryConfig,
   telemetryLayer,
 } from "@b2bua/telemetry"
-import { Cause, Effect, Fiber, type Layer, type Scope } from "effect"
+import { Cause, Context, Effect, Fiber, type Layer, type Scope } from "effect"
+
+/**
+ * Graceful drain (SIGTERM): a service registers what it does to stop taking new work and to finish what
+ * it has (call control keeps its calls until they end); the runtime runs every registered drain, bounded
+ * by the grace period `B2BUA_DRAIN_MS` (default 30 s, below Kubernetes' terminationGracePeriodSeconds),
+ * then interrupts the program. A second signal stops at once.
+ */
+export class Drain extends Context.Service<
+  Drain,
+  { readonly register: (drain: Effect.Effect<void>) => Effect.Effect<void> }
+>()("@b2bua/runtime/Drain") {}
+
+const DEFAULT_DRAIN_MS = 30_000
 
 export interface ServiceDefinition<C, E> {
   readonly service: string
@@ -21,7 +34,7 @@ export interface ServiceDefinition<C, E> {
   readonly loadConfig: () => C
   readonly instanceOf: (config: C) => string
   /** The service's own program (it runs until interrupted) and the layers it needs. */
-  readonly program: (config: C) => Effect.Effect<never, E, Telemetry>
+  readonly program: (config: C) => Effect.Effect<never, E, Telemetry | Drain>
   /**
    * Telemetry settings; by default read from the process environment (B2BUA_OTEL_EXPORTER,
    * OTEL_EXPORTER_OTLP_ENDPOINT, B2BUA_METRICS_PORT, B2BUA_METRICS_HOST).
@@ -48,19 +61,39 @@ export const runService = <C, E>(definition: ServiceDefinition<C, E>): void => {
     logLine("ERROR", definition.service, errorText(e))
     process.exit(2)
   }
+  const drains: Array<Effect.Effect<void>> = []
+  const drainText = process.env.B2BUA_DRAIN_MS ?? String(DEFAULT_DRAIN_MS)
+  if (!/^\d{1,7}$/.test(drainText)) {
+    logLine(
+      "ERROR",
+      definition.service,
+      `configuration B2BUA_DRAIN_MS: expected milliseconds, got "${drainText}"`,
+    )
+    process.exit(2)
+  }
+  const drainMs = Number(drainText)
   const program = definition
     .program(config)
     .pipe(
+      Effect.provideService(Drain, { register: (drain) => Effect.sync(() => void drains.push(drain)) }),
       Effect.provide(telemetryLayer(telemetry)),
       Effect.provide(jsonLoggerLayer),
       Effect.annotateLogs({ service: definition.service, instance: telemetry.instance }),
     )
   const fiber = Effect.runFork(program)
+  let stopping = false
   const stop = () => {
-    void Effect.runPromise(Fiber.interrupt(fiber)).then(() => process.exit(0))
+    if (stopping) return void Effect.runPromise(Fiber.interrupt(fiber)).then(() => process.exit(0))
+    stopping = true
+    if (drains.length > 0) logLine("INFO", definition.service, "draining", { graceMs: String(drainMs) })
+    const drain = Effect.all(drains, { concurrency: "unbounded", discard: true }).pipe(
+      Effect.timeout(drainMs),
+      Effect.ignore,
+    )
+    void Effect.runPromise(drain.pipe(Effect.andThen(Fiber.interrupt(fiber)))).then(() => process.exit(0))
   }
-  process.once("SIGTERM", stop)
-  process.once("SIGINT", stop)
+  process.on("SIGTERM", stop)
+  process.on("SIGINT", stop)
   fiber.addObserver((exit) => {
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
       logLine("ERROR", definition.service, "stopped on failure", { cause: Cause.pretty(exit.cause) })

@@ -42,7 +42,7 @@ import {
   serializeMessage,
   validateRequest,
 } from "@b2bua/sip"
-import { Effect, Fiber, Queue, Result, Schedule, type Scope } from "effect"
+import { Effect, Exit, Fiber, Queue, Result, Schedule, Scope } from "effect"
 import {
   type BTarget,
   type Call,
@@ -126,6 +126,8 @@ const callKey = (m: SipMessage): string => `${m.callId}|${m.fromTag ?? ""}`
 
 export const runCallControl = (
   config: CallControlConfig,
+  /** Registers the graceful drain (SIGTERM) with the process runtime; tests may leave it out. */
+  registerDrain: (drain: Effect.Effect<void>) => Effect.Effect<void> = () => Effect.void,
 ): Effect.Effect<RunningCallControl, RoutingConfigError, Bus | Scope.Scope> =>
   Effect.gen(function* () {
     const bus = yield* Bus
@@ -756,9 +758,22 @@ export const runCallControl = (
           .pipe(Effect.ignore)
       },
     })
+    // New calls come through the queue group in a scope of their own: draining closes it, so the group
+    // sends new calls to the other instances (or the edge answers 503) while this one finishes its calls.
+    const newCalls = yield* Scope.make()
     yield* bus
       .subscribe(Subjects.callControlNew(), onNew, { queue: QueueGroups.callControl })
-      .pipe(Effect.orDie)
+      .pipe(Effect.provideService(Scope.Scope, newCalls), Effect.orDie)
+    yield* registerDrain(
+      Effect.gen(function* () {
+        yield* Scope.close(newCalls, Exit.void)
+        yield* Effect.logInfo("draining: no new calls; waiting for the calls in progress").pipe(
+          Effect.annotateLogs({ active: String(active) }),
+        )
+        while (active > 0) yield* Effect.sleep(200)
+        yield* Effect.logInfo("drained")
+      }),
+    )
     yield* bus.subscribe(Subjects.callControlInstance(config.instance), onOwned).pipe(Effect.orDie)
     const onTakeover = (m: BusMessage) =>
       Effect.gen(function* () {

@@ -1,6 +1,7 @@
 /** call-control composition root: configuration, the bus, the service. */
 import { busLayer } from "@b2bua/bus"
-import { runScoped, runService } from "@b2bua/runtime"
+import { Drain, runScoped, runService } from "@b2bua/runtime"
+import { Effect } from "effect"
 import { runCallControl } from "./CallControl.js"
 import { loadConfig } from "./Config.js"
 
@@ -9,8 +10,11 @@ runService({
   loadConfig: () => loadConfig(process.env),
   instanceOf: (config) => config.instance,
   program: (config) =>
-    runScoped(
-      busLayer({ servers: config.natsUrl, name: `call-control-${config.instance}` }),
-      runCallControl(config),
-    ),
+    Effect.gen(function* () {
+      const drain = yield* Drain
+      return yield* runScoped(
+        busLayer({ servers: config.natsUrl, name: `call-control-${config.instance}` }),
+        runCallControl(config, drain.register),
+      )
+    }),
 })

@@ -503,3 +503,32 @@ Content-Length: 0
 </scenario>
 `,
   )
+
+/** An OPTIONS ping (RFC 3261 §11) that expects `status`, and a reason phrase containing `reason` if given. */
+export const optionsExpect = (status: number, reason?: string): string =>
+  write(
+    `options-expect-${status}-${reason ?? ""}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="options-expect-${status}">
+  <send retrans="500"><![CDATA[
+OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:ping@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="${status}">${
+    reason === undefined
+      ? ""
+      : `
+    <action>
+      <ereg regexp="SIP/2.0 ${status} [^\r\n]*${reason}" search_in="msg" check_it="true" assign_to="reason"/>
+    </action>`
+  }
+  </recv>${reason === undefined ? "" : `\n  <Reference variables="reason"/>`}
+</scenario>
+`,
+  )

@@ -59,9 +59,16 @@ export interface RunningEdge {
 /** RFC 3261 §17: 64*T1 is the longest a transaction lives; a margin covers clock and queueing. */
 const OWNER_TTL_MS = 64 * 500 + 8000
 
-export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, Bus | Scope.Scope> =>
+export const runEdge = (
+  config: EdgeConfig,
+  /** Registers the graceful drain (SIGTERM) with the process runtime; tests may leave it out. */
+  registerDrain: (drain: Effect.Effect<void>) => Effect.Effect<void> = () => Effect.void,
+): Effect.Effect<RunningEdge, never, Bus | Scope.Scope> =>
   Effect.gen(function* () {
     const bus = yield* Bus
+    /** Draining: OPTIONS pings and new INVITEs get 503 (carriers move away), dialogs go on. */
+    let draining = false
+    let lastMessageAt = Date.now()
     const run = Effect.runForkWith(yield* Effect.context<never>())
     const counters: EdgeCounters = {
       received: 0,
@@ -238,6 +245,14 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
         }
         const bytes = serializeMessage(message)
         const decision = route(message, (key) => owners.lookup(key, Date.now()))
+        lastMessageAt = Date.now()
+        if (
+          draining &&
+          decision._tag === "New" &&
+          message.kind === "request" &&
+          (message.method === "OPTIONS" || message.method === "INVITE")
+        )
+          return yield* unavailable(inbound, message, "draining", "draining")
         switch (decision._tag) {
           case "Drop":
             counters.dropped++
@@ -319,6 +334,16 @@ export const runEdge = (config: EdgeConfig): Effect.Effect<RunningEdge, never, B
       })
 
     yield* subscribeSends(bus, config.instance, handleSend)
+    // The edge keeps no call state: it drains until its dialogs fall quiet (no message for 2 s), within
+    // the runtime's grace period, answering new calls and pings 503 meanwhile.
+    yield* registerDrain(
+      Effect.gen(function* () {
+        draining = true
+        lastMessageAt = Date.now()
+        yield* Effect.logInfo("draining: OPTIONS and new INVITEs get 503")
+        while (Date.now() - lastMessageAt < 2000) yield* Effect.sleep(200)
+      }),
+    )
     yield* Effect.logInfo("sip-edge listening").pipe(
       Effect.annotateLogs({
         instance: config.instance,

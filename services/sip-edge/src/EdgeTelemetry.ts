@@ -42,6 +42,7 @@ export type OverloadCause =
   | "bus_error"
   | "refused"
   | "bad_reply"
+  | "draining"
 
 /** Which hand-over a NATS request was (the subject names instances: not a label). */
 export type HandOver = "new" | "owner" | "takeover" | "registrar"

@@ -1,6 +1,7 @@
 /** sip-edge composition root: configuration, the bus, the edge. */
 import { busLayer } from "@b2bua/bus"
-import { runScoped, runService } from "@b2bua/runtime"
+import { Drain, runScoped, runService } from "@b2bua/runtime"
+import { Effect } from "effect"
 import { loadConfig } from "./Config.js"
 import { runEdge } from "./Edge.js"
 
@@ -9,5 +10,11 @@ runService({
   loadConfig: () => loadConfig(process.env),
   instanceOf: (config) => config.instance,
   program: (config) =>
-    runScoped(busLayer({ servers: config.natsUrl, name: `sip-edge-${config.instance}` }), runEdge(config)),
+    Effect.gen(function* () {
+      const drain = yield* Drain
+      return yield* runScoped(
+        busLayer({ servers: config.natsUrl, name: `sip-edge-${config.instance}` }),
+        runEdge(config, drain.register),
+      )
+    }),
 })
