@@ -19,7 +19,7 @@ import {
   type SessionDeleted,
   type SessionUpdated,
 } from "@b2bua/contracts"
-import { Effect, Schedule, type Scope } from "effect"
+import { Effect, Exit, Schedule, Scope } from "effect"
 import type { RelayConfig } from "./Config.js"
 import { ForwardingPlane } from "./ForwardingPlane.js"
 import {
@@ -72,6 +72,8 @@ const serve = <Req, Res extends Body>(
 
 export const runRelay = (
   config: RelayConfig,
+  /** Registers the graceful drain (SIGTERM) with the process runtime; tests may leave it out. */
+  registerDrain: (drain: Effect.Effect<void>) => Effect.Effect<void> = () => Effect.void,
 ): Effect.Effect<RunningRelay, never, Bus | ForwardingPlane | Scope.Scope> =>
   Effect.gen(function* () {
     const bus = yield* Bus
@@ -85,7 +87,12 @@ export const runRelay = (
     })
     const id = config.relayId
     const subscribe = Effect.orDie
-    yield* subscribe(serve(bus, relaySubjects.create(id), decodeCreateSession, manager.create))
+    // New sessions and announcements live in a scope of their own: draining closes it, so negotiators
+    // stop choosing this relay while the sessions it has keep forwarding until they end.
+    const intake = yield* Scope.make()
+    yield* subscribe(serve(bus, relaySubjects.create(id), decodeCreateSession, manager.create)).pipe(
+      Effect.provideService(Scope.Scope, intake),
+    )
     yield* subscribe(serve(bus, relaySubjects.update(id), decodeUpdateSession, manager.update))
     yield* subscribe(serve(bus, relaySubjects.delete(id), decodeDeleteSession, manager.remove))
     yield* subscribe(serve(bus, relaySubjects.renew(id), decodeRenewLease, manager.renew))
@@ -135,7 +142,17 @@ export const runRelay = (
         )
         .pipe(Effect.catch((err) => Effect.logWarning("announce not published", { error: err.message })))
     })
-    yield* Effect.forkScoped(announce.pipe(Effect.repeat(Schedule.spaced(config.announceMs))))
+    yield* Effect.forkScoped(announce.pipe(Effect.repeat(Schedule.spaced(config.announceMs)))).pipe(
+      Effect.provideService(Scope.Scope, intake),
+    )
+    yield* registerDrain(
+      Effect.gen(function* () {
+        yield* Scope.close(intake, Exit.void)
+        yield* Effect.logInfo("draining: no new sessions", { sessions: manager.count() })
+        while (manager.count() > 0) yield* Effect.sleep(200)
+        yield* Effect.logInfo("drained")
+      }),
+    )
     yield* Effect.logInfo("rtp relay ready", {
       relayId: id,
       backend: plane.backend,
