@@ -376,7 +376,7 @@ export const filePathProblems = (
     return problems
   })
 
-/** Values that must agree across services: the SIP port, the admin API's listener and its grace period. */
+/** Values that must agree: the SIP port across services, the admin listener, the stop stages and the grace period. */
 export const consistencyProblems = (objects: ReadonlyArray<K8sObject>): string[] => {
   const problems: string[] = []
   const all = containers(objects)
@@ -404,15 +404,19 @@ export const consistencyProblems = (objects: ReadonlyArray<K8sObject>): string[]
         )
       }
     }
-    const grace = portNumber(env.get("B2BUA_ADMIN_SHUTDOWN_GRACE_MS"))
-    if (grace !== undefined) {
+    // Stopping takes the preStop pause, then the drain (B2BUA_DRAIN_MS), then the admin API's shutdown
+    // grace: all of it must end before the kubelet's SIGKILL.
+    const stages = ["B2BUA_DRAIN_MS", "B2BUA_ADMIN_SHUTDOWN_GRACE_MS"]
+      .map((name) => [name, portNumber(env.get(name))] as const)
+      .filter((entry): entry is readonly [string, number] => entry[1] !== undefined)
+    if (stages.length > 0) {
       const preStop = arr(obj(obj(obj(c.spec.lifecycle).preStop).exec).command)
       const pause = preStop[0] === "sleep" ? Number(preStop[1]) : 0
       const budget = (Number(pod.terminationGracePeriodSeconds ?? 30) - pause) * 1000
-      if (grace >= budget) {
-        problems.push(
-          `${where}: B2BUA_ADMIN_SHUTDOWN_GRACE_MS=${grace} does not fit the pod's grace period after preStop (${budget} ms)`,
-        )
+      const used = stages.reduce((sum, [, ms]) => sum + ms, 0)
+      if (used >= budget) {
+        const parts = stages.map(([name, ms]) => `${name}=${ms}`).join(" + ")
+        problems.push(`${where}: ${parts} does not fit the pod's grace period after preStop (${budget} ms)`)
       }
     }
   }

@@ -233,12 +233,14 @@ describe("the checks catch broken manifests", () => {
   it("services that disagree on the SIP port, an admin grace period longer than the pod's", () => {
     const problems = mutatedProblems("production", [
       { file: "base/call-control/config.env", from: "B2BUA_SIP_PORT=5060", to: "B2BUA_SIP_PORT=5080" },
-      { file: "base/admin-api/config.env", from: "GRACE_MS=20000", to: "GRACE_MS=28000" },
+      { file: "base/admin-api/config.env", from: "GRACE_MS=20000", to: "GRACE_MS=34000" },
     ])
     expect(problems).toContain(
       "Deployment/call-control container call-control: B2BUA_SIP_PORT=5080 but the edge listens on 5060",
     )
-    expect(problems.join("\n")).toMatch(/B2BUA_ADMIN_SHUTDOWN_GRACE_MS=28000 does not fit .* \(25000 ms\)/)
+    expect(problems.join("\n")).toMatch(
+      /admin-api: B2BUA_DRAIN_MS=5000 \+ B2BUA_ADMIN_SHUTDOWN_GRACE_MS=34000 does not fit .* \(35000 ms\)/,
+    )
   })
 
   it("a routing file that names an unknown trunk", () => {
