@@ -5,18 +5,12 @@
  * the last sequence it saw). Messages are handed over one at a time, so a slow reader holds at most the
  * consumer's small buffer, never an unbounded queue.
  */
-import { Bus } from "@b2bua/bus"
-import { DeliverPolicy, type JsMsg, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream"
+import { Bus, ensureStream, type StreamDefinition } from "@b2bua/bus"
+import { DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { Effect } from "effect"
 import { Unavailable } from "./AdminErrors.js"
 
-export interface StreamDefinition {
-  readonly name: string
-  readonly subjects: ReadonlyArray<string>
-  readonly maxAgeMs: number
-  readonly maxBytes: number
-  readonly duplicateWindowMs?: number
-}
+export type { StreamDefinition } from "@b2bua/bus"
 
 export interface StreamMessage {
   readonly seq: number
@@ -127,30 +121,11 @@ export const makeEventStreams: Effect.Effect<EventStreams, never, Bus> = Effect.
     )
 
   return {
+    // Creation is the bus's (shared with call control, which creates the same streams when first up).
     ensure: (definition) =>
-      jsm.pipe(
-        Effect.flatMap((m) =>
-          Effect.tryPromise({
-            try: async () => {
-              try {
-                await m.streams.info(definition.name)
-              } catch (e) {
-                if (!isNotFound(e)) throw e
-                await m.streams.add({
-                  name: definition.name,
-                  subjects: [...definition.subjects],
-                  storage: StorageType.File,
-                  max_age: definition.maxAgeMs * NANOS_PER_MS,
-                  max_bytes: definition.maxBytes,
-                  ...(definition.duplicateWindowMs === undefined
-                    ? {}
-                    : { duplicate_window: definition.duplicateWindowMs * NANOS_PER_MS }),
-                })
-              }
-            },
-            catch: unavailable(`stream ${definition.name}`),
-          }),
-        ),
+      ensureStream(definition).pipe(
+        Effect.provideService(Bus, bus),
+        Effect.mapError((e) => unavailable(`stream ${definition.name}`)(e.cause)),
       ),
     bounds,
     lastOf: (stream, subject) =>
