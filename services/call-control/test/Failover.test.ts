@@ -1,23 +1,11 @@
 /** Failover across the route's targets, in the pure Call machine. */
-import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import { InstanceId } from "@b2bua/contracts"
-import {
-  createResponse,
-  parseMessageOrThrow,
-  type SipRequest,
-  type SipResponse,
-  serializeMessage,
-} from "@b2bua/sip"
+import { createResponse, parseMessageOrThrow, type SipResponse, serializeMessage } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
 import { type BTarget, type Call, type CallAction, startCall, stepCall } from "../src/index.js"
+import { guideInvite } from "./fixtures.js"
 
-const invite = () =>
-  parseMessageOrThrow(
-    readFileSync(
-      fileURLToPath(new URL("../../../packages/sip/test/golden/guide/09-invite.sip", import.meta.url)),
-    ),
-  ) as SipRequest
+const invite = guideInvite
 
 const first: BTarget = {
   trunk: "carrier-a",

@@ -1,43 +1,13 @@
 /** UPDATE, INFO and NOTIFY relayed between the legs' dialogs, with their final responses, in the pure machine. */
-import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
-import { InstanceId } from "@b2bua/contracts"
-import {
-  buildRequest,
-  createResponse,
-  parseMessageOrThrow,
-  type SipRequest,
-  type SipResponse,
-  serializeMessage,
-} from "@b2bua/sip"
+import { buildRequest, createResponse, type SipRequest, type SipResponse } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import { type BTarget, type Call, type CallAction, startCall, stepCall } from "../src/index.js"
+import { type Call, startCall, stepCall } from "../src/index.js"
+import { guideInvite, sentOn, testIdentity, testTarget, wire } from "./fixtures.js"
 
-const wire = <M extends SipRequest | SipResponse>(m: M): M => parseMessageOrThrow(serializeMessage(m)) as M
-const invite = () =>
-  parseMessageOrThrow(
-    readFileSync(
-      fileURLToPath(new URL("../../../packages/sip/test/golden/guide/09-invite.sip", import.meta.url)),
-    ),
-  ) as SipRequest
-const dest: BTarget = {
-  trunk: "out",
-  host: "198.51.100.20",
-  port: 5080,
-  transport: "udp",
-  called: "2142622000",
-  caller: "2142621000",
-  failoverCodes: [],
-  noAnswerMs: 8000,
-  drop: [],
-}
-const id = {
-  owner: { kind: "callControl" as const, instance: InstanceId("cc1") },
-  random: "abc123",
-  local: { host: "192.0.2.10", port: 5060 },
-}
-const sent = (actions: ReadonlyArray<CallAction>, tag: "SendA" | "SendB") =>
-  actions.flatMap((a) => (a._tag === tag ? [a.message] : []))
+const invite = guideInvite
+const dest = testTarget
+const id = testIdentity
+const sent = sentOn
 
 const answered = (): Call => {
   const [c0] = startCall(invite(), id, [dest])

@@ -1,46 +1,26 @@
 /** RFC 3262 across the legs: reliable provisionals, PRACK relayed with its body, or answered by the suite. */
-import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
-import { InstanceId } from "@b2bua/contracts"
 import {
   buildRequest,
   createResponse,
   parseMessageOrThrow,
   type SipRequest,
   type SipResponse,
-  serializeMessage,
 } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import { type BTarget, type Call, type CallAction, startCall, stepCall } from "../src/index.js"
+import { type Call, startCall, stepCall } from "../src/index.js"
+import { guideInviteText, sentOn, testIdentity, testTarget, wire } from "./fixtures.js"
 
-const wire = <M extends SipRequest | SipResponse>(m: M): M => parseMessageOrThrow(serializeMessage(m)) as M
-const guide = readFileSync(
-  fileURLToPath(new URL("../../../packages/sip/test/golden/guide/09-invite.sip", import.meta.url)),
-  "latin1",
-)
 /** The guide's INVITE, with or without `Supported: 100rel`. */
 const invite = (with100rel: boolean) =>
   parseMessageOrThrow(
-    Buffer.from(with100rel ? guide.replace("\r\nCSeq:", "\r\nSupported: 100rel\r\nCSeq:") : guide, "latin1"),
+    Buffer.from(
+      with100rel ? guideInviteText.replace("\r\nCSeq:", "\r\nSupported: 100rel\r\nCSeq:") : guideInviteText,
+      "latin1",
+    ),
   ) as SipRequest
-const dest: BTarget = {
-  trunk: "out",
-  host: "198.51.100.20",
-  port: 5080,
-  transport: "udp",
-  called: "2142622000",
-  caller: "2142621000",
-  failoverCodes: [],
-  noAnswerMs: 8000,
-  drop: [],
-}
-const id = {
-  owner: { kind: "callControl" as const, instance: InstanceId("cc1") },
-  random: "abc123",
-  local: { host: "192.0.2.10", port: 5060 },
-}
-const sent = (actions: ReadonlyArray<CallAction>, tag: "SendA" | "SendB") =>
-  actions.flatMap((a) => (a._tag === tag ? [a.message] : []))
+const dest = testTarget
+const id = testIdentity
+const sent = sentOn
 
 const reliable183 = (call: Call, rseq: number) =>
   wire(
