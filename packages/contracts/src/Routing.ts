@@ -65,6 +65,18 @@ export const CodecPolicy = Schema.Struct({
 })
 export type CodecPolicy = typeof CodecPolicy.Type
 
+/**
+ * A 3xx from this trunk's gateways (RFC 3261 §8.1.3.4): `refuse` (the default) treats it as a failure (failover
+ * on its code, else 480 to the caller: a carrier does not let a callee steer where its calls go), `relay`
+ * passes it to the caller with its Contacts, `follow` sends the B-leg INVITE to the first Contact itself.
+ */
+export const RedirectPolicy = Schema.Literals(["refuse", "relay", "follow"])
+export type RedirectPolicy = typeof RedirectPolicy.Type
+
+/** A REFER (RFC 3515) arriving from this trunk's side of a call: `refuse` (403, the default) or `relay`. */
+export const ReferPolicy = Schema.Literals(["refuse", "relay"])
+export type ReferPolicy = typeof ReferPolicy.Type
+
 export const Trunk = Schema.Struct({
   name: Name,
   /** Requests from these sources are identified as this trunk (inbound). */
@@ -94,6 +106,8 @@ export const Trunk = Schema.Struct({
       timeoutMs: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 500, maximum: 32000 }))),
     }),
   ),
+  redirects: Schema.optional(RedirectPolicy),
+  refer: Schema.optional(ReferPolicy),
   /** OPTIONS pings to the gateways; a gateway failing `downAfter` pings in a row leaves the rotation. */
   ping: Schema.optional(
     Schema.Struct({

@@ -10,6 +10,8 @@ import {
   type IdentityPolicy as ProtoIdentity,
   type NumberRules as ProtoNumberRules,
   Trunk as ProtoTrunk,
+  RedirectPolicy,
+  ReferPolicy,
   Transport,
 } from "@b2bua/admin-proto"
 import { decodeTrunk, type SchemaProblem, type Trunk } from "@b2bua/contracts"
@@ -42,6 +44,25 @@ const policyText = (p: HeaderPolicy): string | number | undefined =>
       : p === HeaderPolicy.HEADER_POLICY_DROP
         ? "drop"
         : p
+
+const REDIRECTS: ReadonlyArray<readonly [RedirectPolicy, Trunk["redirects"]]> = [
+  [RedirectPolicy.REDIRECT_POLICY_REFUSE, "refuse"],
+  [RedirectPolicy.REDIRECT_POLICY_RELAY, "relay"],
+  [RedirectPolicy.REDIRECT_POLICY_FOLLOW, "follow"],
+]
+const REFERS: ReadonlyArray<readonly [ReferPolicy, Trunk["refer"]]> = [
+  [ReferPolicy.REFER_POLICY_REFUSE, "refuse"],
+  [ReferPolicy.REFER_POLICY_RELAY, "relay"],
+]
+
+/** An enum's text for the schema: unspecified is absent, an unknown number stays a number (the schema names it). */
+const enumText = <E extends number, T>(
+  table: ReadonlyArray<readonly [E, T]>,
+  value: E,
+): T | number | undefined => (value === 0 ? undefined : (table.find(([e]) => e === value)?.[1] ?? value))
+
+const enumOf = <E extends number, T>(table: ReadonlyArray<readonly [E, T]>, text: T | undefined): E | 0 =>
+  table.find(([, t]) => t === text)?.[0] ?? 0
 
 const gatewayJson = (g: ProtoGateway): Json => {
   const out: Json = { host: g.host }
@@ -107,6 +128,8 @@ export const trunkJson = (t: ProtoTrunk): Json => {
     put(f, "timeoutMs", t.failover.timeoutMs)
     out.failover = f
   }
+  put(out, "redirects", enumText(REDIRECTS, t.redirects))
+  put(out, "refer", enumText(REFERS, t.refer))
   if (t.ping !== undefined) {
     const p: Json = {}
     put(p, "intervalMs", t.ping.intervalMs)
@@ -180,5 +203,7 @@ export const trunkToProto = (t: Trunk, revision: number): ProtoTrunk =>
         ? undefined
         : { codes: [...(t.failover.codes ?? [])], timeoutMs: t.failover.timeoutMs },
     ping: t.ping,
+    redirects: enumOf(REDIRECTS, t.redirects),
+    refer: enumOf(REFERS, t.refer),
     revision,
   })

@@ -1,5 +1,5 @@
 /** The admin API's pure parts: mappings, paging, the bearer check, configuration, stored-call decoding. */
-import { Trunk as ProtoTrunk, Transport } from "@b2bua/admin-proto"
+import { Trunk as ProtoTrunk, type RedirectPolicy, Transport } from "@b2bua/admin-proto"
 import { decodeTrunk, type Trunk } from "@b2bua/contracts"
 import { Result } from "effect"
 import fc from "fast-check"
@@ -29,6 +29,8 @@ const fullTrunk: Trunk = {
   limits: { maxCalls: 30, maxCps: 2.5 },
   failover: { codes: [503, 408], timeoutMs: 2000 },
   ping: { intervalMs: 30000, downAfter: 3 },
+  redirects: "follow",
+  refer: "relay",
 }
 
 describe("trunk mapping", () => {
@@ -47,6 +49,8 @@ describe("trunk mapping", () => {
     expect(Result.isFailure(bad) && bad.failure[0]?.key).toBe("trunk.gateways[0].transport")
     const noName = trunkFromProto({ ...t, name: "" }, "trunk")
     expect(Result.isFailure(noName) && noName.failure[0]?.key).toBe("trunk.name")
+    const badPolicy = trunkFromProto({ ...t, redirects: 9 as RedirectPolicy }, "trunk")
+    expect(Result.isFailure(badPolicy) && badPolicy.failure[0]?.key).toBe("trunk.redirects")
   })
 
   it("never throws and agrees with the schema on arbitrary gateways", () => {

@@ -1,5 +1,7 @@
 /** TrunkService and RouteService over a real nats-server, through a real gRPC client on 127.0.0.1. */
 import {
+  RedirectPolicy,
+  ReferPolicy,
   RouteServiceClient,
   RouteServiceService,
   Transport,
@@ -56,6 +58,8 @@ describe("TrunkService and RouteService", () => {
           sources: ["192.0.2.0/24"],
           gateways: [{ host: "192.0.2.10", port: 5060, transport: Transport.TRANSPORT_UDP }],
           limits: { maxCalls: 50 },
+          redirects: RedirectPolicy.REDIRECT_POLICY_FOLLOW,
+          refer: ReferPolicy.REFER_POLICY_UNSPECIFIED,
           revision: 0,
         },
       },
@@ -68,6 +72,7 @@ describe("TrunkService and RouteService", () => {
       sources: ["192.0.2.0/24"],
       gateways: [{ host: "192.0.2.10", port: 5060, transport: "udp" }],
       limits: { maxCalls: 50 },
+      redirects: "follow",
     })
     const again = await failure(
       unaryCall(trunks, TrunkServiceService.createTrunk, { trunk: { ...created, revision: 0 } }, auth),
@@ -130,6 +135,8 @@ describe("TrunkService and RouteService", () => {
             name: "bad",
             sources: [],
             gateways: [{ host: "192.0.2.1", port: 70000, transport: 0 }],
+            redirects: 0,
+            refer: 0,
             revision: 0,
           },
         },
@@ -142,7 +149,7 @@ describe("TrunkService and RouteService", () => {
       unaryCall(
         trunks,
         TrunkServiceService.createTrunk,
-        { trunk: { name: "Bad Name", sources: [], gateways: [], revision: 0 } },
+        { trunk: { name: "Bad Name", sources: [], gateways: [], redirects: 0, refer: 0, revision: 0 } },
         auth,
       ),
     )

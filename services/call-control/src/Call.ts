@@ -5,7 +5,7 @@
  * tags or Record-Route reaches the other (topology hiding); bodies (SDP) pass through unchanged until the
  * SDP negotiator lands.
  */
-import { makeTag } from "@b2bua/contracts"
+import { makeTag, type ReferPolicy } from "@b2bua/contracts"
 import { createResponse, initialRSeq, type SipRequest } from "@b2bua/sip"
 import {
   type BTarget,
@@ -20,8 +20,9 @@ import {
   TIMER_C,
 } from "./CallState.js"
 import { byeAnswered, hangUpBoth, retransmitByes, sendBye } from "./Hangup.js"
-import { RELAYED_METHODS, relayRequest, relayResponse } from "./InDialogRelay.js"
+import { RELAYED_METHODS, relayRefer, relayRequest, relayResponse } from "./InDialogRelay.js"
 import { ackToB, cancelToB, inviteToB, relayToA, requestToA, requestToB, toB } from "./LegMessages.js"
+import { onRedirect, refusedRedirect } from "./Redirect.js"
 import { answerReinvite, relayReinvite } from "./Reinvite.js"
 import { onPrackFromA, onReliableProvisional, reliableRSeq, retransmitReliable } from "./Reliable.js"
 
@@ -79,6 +80,8 @@ export const startCall = (
   aInvite: SipRequest,
   id: CallIdentity,
   targets: readonly [BTarget, ...ReadonlyArray<BTarget>],
+  /** What the caller's (inbound) trunk allows it (contracts Routing). */
+  inbound: { readonly refer?: ReferPolicy | undefined } = {},
 ): Step => {
   const [first, ...rest] = targets
   const draft: Call = {
@@ -110,6 +113,7 @@ export const startCall = (
     bRSeq: undefined,
     bOwnPrack: undefined,
     sent: 0,
+    aRefer: inbound.refer,
   }
   const [call, actions] = attempt(draft, first, rest, 1)
   return [
@@ -310,20 +314,27 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
         }
         // A final non-2xx on the B-leg: ACK it and relay the failure to A (unless A already had its final
         // response: after a CANCEL or a timeout, this 487 closes the B-leg and the call).
-        const ack = ackToB(call, m)
+        const ack = toB(call, ackToB(call, m))
         if (call.aFinal !== undefined) {
           return [
             { ...call, phase: "Ended" },
-            [toB(call, ack), { _tag: "Ended", reason: `B-leg ${m.status} after the A-leg's final response` }],
+            [ack, { _tag: "Ended", reason: `B-leg ${m.status} after the A-leg's final response` }],
           ]
         }
-        if (canFailOver(call) && call.dest.failoverCodes.includes(m.status))
-          return failOver(call, [toB(call, ack)])
-        const toA = relayToA(call, m)
-        return [
-          { ...call, phase: "Ended", aFinal: toA },
-          [toB(call, ack), { _tag: "SendA", message: toA }, { _tag: "Ended", reason: `B-leg ${m.status}` }],
-        ]
+        const fail = (c: Call): Step => {
+          if (canFailOver(c) && c.dest.failoverCodes.includes(m.status)) return failOver(c, [])
+          const toA = m.status < 400 ? refusedRedirect(c, m) : relayToA(c, m)
+          return [
+            { ...c, phase: "Ended", aFinal: toA },
+            [
+              { _tag: "SendA", message: toA },
+              { _tag: "Ended", reason: `B-leg ${m.status}` },
+            ],
+          ]
+        }
+        const retry = (c: Call, dest: BTarget) => attempt(c, dest, c.nextTargets, c.bLocalSeq + 1)
+        const [next, actions] = m.status < 400 ? onRedirect(call, m, retry, fail) : fail(call)
+        return [next, [ack, ...actions]]
       }
       if (m.cseq.method === "BYE" && m.status >= 200) return byeAnswered(call, "B", m)
       return relayResponse(call, "B", m)
@@ -339,6 +350,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     }
     if (m.method === "ACK") return [call, []]
     if (m.method === "INVITE") return relayReinvite(call, "B", m)
+    if (m.method === "REFER") return relayRefer(call, "B", m)
     if (RELAYED_METHODS.includes(m.method)) return relayRequest(call, "B", m)
     return [call, [toB(call, createResponse(m, 501))]]
   }
@@ -355,6 +367,7 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
     if (m.cseq.method === "BYE" && m.status >= 200) return byeAnswered(call, "A", m)
     return relayResponse(call, "A", m)
   }
+  if (m.toTag !== undefined && m.method === "REFER") return relayRefer(call, "A", m)
   if (RELAYED_METHODS.includes(m.method) && m.toTag !== undefined) return relayRequest(call, "A", m)
   switch (m.method) {
     case "PRACK":

@@ -105,7 +105,7 @@ export interface RunningCallControl {
 /** Each call's mailbox holds this many messages; beyond it messages are dropped (and counted): SIP
  * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
 const MAILBOX = 256
-const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY, MESSAGE, PRACK"
+const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY, MESSAGE, PRACK, REFER"
 
 /** What call control accepts on a new INVITE (the B2BUA forwards, so Max-Forwards applies). */
 const REQUEST_POLICY: RequestPolicy = {
@@ -451,6 +451,7 @@ export const runCallControl = (
           invite,
           { owner, random: randomBytes(6).toString("hex"), local: localOf(meta) },
           targets,
+          { refer: routing.current().trunk(inboundTrunk)?.refer },
         )
         const inbound = routing.current().trunk(inboundTrunk)
         if (inbound !== undefined) limits.take(inbound, Date.now())

@@ -94,6 +94,8 @@ const hostPort = (value: unknown): { host: string; port: number } | undefined =>
 }
 
 const TRANSPORTS = ["udp", "tcp"] as const
+const REDIRECT_POLICIES = ["refuse", "relay", "follow"] as const
+const REFER_POLICIES = ["refuse", "relay"] as const
 
 const numbers = (value: unknown): ReadonlyArray<number> | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === "number") ? value : undefined
@@ -124,7 +126,23 @@ const decodeTarget = (value: unknown): BTarget | undefined => {
     drop === undefined
   )
     return undefined
-  return { trunk, host, port, transport, called, caller, failoverCodes, noAnswerMs, drop }
+  const contactUri = str(f, "contactUri")
+  const redirects = REDIRECT_POLICIES.find((p) => p === f.get("redirects"))
+  const refer = REFER_POLICIES.find((p) => p === f.get("refer"))
+  return {
+    trunk,
+    host,
+    port,
+    transport,
+    called,
+    caller,
+    failoverCodes,
+    noAnswerMs,
+    drop,
+    ...(contactUri === undefined ? {} : { contactUri }),
+    ...(redirects === undefined ? {} : { redirects }),
+    ...(refer === undefined ? {} : { refer }),
+  }
 }
 
 const decodeMeta = (value: unknown): SipEnvelopeMeta | undefined => {
@@ -254,6 +272,8 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bOwnPrack: undefined,
       byes: [],
       sent,
+      redirected: num(c, "redirected"),
+      aRefer: REFER_POLICIES.find((p) => p === c.get("aRefer")),
     },
   }
 }

@@ -2,7 +2,7 @@
  * What a call is: its phases, identity, targets, the state the machine keeps, its events and actions,
  * and the RFC 3261 timer values it runs on. Types only (and constants): the machine is in Call.ts.
  */
-import type { Owner } from "@b2bua/contracts"
+import type { Owner, RedirectPolicy, ReferPolicy } from "@b2bua/contracts"
 import type { ReliableSender, SipRequest, SipResponse } from "@b2bua/sip"
 
 export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
@@ -41,6 +41,10 @@ export interface BTarget {
   readonly drop: ReadonlyArray<string>
   /** A registered contact's URI (RFC 3261 §10): the B-leg Request-URI, sent to host:port (its real source). */
   readonly contactUri?: string | undefined
+  /** What a 3xx from this target does (Redirect.ts); absent: refuse. */
+  readonly redirects?: RedirectPolicy | undefined
+  /** Whether a REFER from this target's side is relayed to A (Refer.ts); absent: refuse. */
+  readonly refer?: ReferPolicy | undefined
 }
 
 export interface Call {
@@ -86,6 +90,10 @@ export interface Call {
   readonly bOwnPrack: SipRequest | undefined
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
+  /** 3xx redirections followed so far (Redirect.ts bounds them). */
+  readonly redirected?: number | undefined
+  /** Whether a REFER from the caller's side is relayed to B: the inbound trunk's policy; absent: refuse. */
+  readonly aRefer?: ReferPolicy | undefined
 }
 
 export interface PendingBye {

@@ -1,6 +1,6 @@
 /**
  * In-dialog requests other than INVITE, BYE, ACK and CANCEL — UPDATE (RFC 3311), INFO (RFC 6086), NOTIFY
- * (RFC 6665), MESSAGE (RFC 3428), OPTIONS — relayed into the other leg's dialog and their final responses
+ * (RFC 6665), MESSAGE (RFC 3428), OPTIONS, and REFER by policy — relayed into the other leg's dialog and their final responses
  * relayed back. The suite keeps no retransmission timer for them: the originator retransmits over UDP
  * (RFC 3261 §17.1.2.2) and each retransmission re-sends the relayed copy, so the far side sees the same
  * schedule. At most MAX_RELAYS are in flight per call; beyond that 500 with Retry-After (§21.5.1).
@@ -22,6 +22,10 @@ const RELAYED_HEADERS = [
   "reason",
   "accept",
   "allow-events",
+  // RFC 3515 §2.1, RFC 3892, RFC 4488: where to call, who asked, whether to report back.
+  "refer-to",
+  "referred-by",
+  "refer-sub",
 ]
 
 const relayedHeaders = (m: SipRequest | SipResponse): HeaderList => [
@@ -53,6 +57,20 @@ export const relayRequest = (call: Call, from: "A" | "B", m: SipRequest): Step =
       : requestToA(call, m.method, relayedHeaders(m), bodyOf(m))
   const pending: PendingReinvite = { from, received: m, relayed }
   return [{ ...next, relays: [...next.relays, pending] }, [sendOn(next, to, relayed)]]
+}
+
+/**
+ * REFER (RFC 3515) within a call, under the policy of the trunk on the side it came from: 403 (the default: a
+ * carrier's peer does not get to send the other party elsewhere), or relayed into the other leg's dialog like
+ * the methods above; the NOTIFYs of its implicit subscription (Event: refer, sipfrag) come back as in-dialog
+ * NOTIFYs. Attended transfer (Replaces naming a dialog of one leg) needs the suite to map dialog ids between
+ * the legs: not done (docs/backlog.md).
+ */
+export const relayRefer = (call: Call, from: "A" | "B", m: SipRequest): Step => {
+  const policy = from === "A" ? call.aRefer : call.dest.refer
+  if (policy === "relay") return relayRequest(call, from, m)
+  const refused = createResponse(m, 403, { reason: "Forbidden (REFER not accepted from this trunk)" })
+  return [call, [sendOn(call, from, refused)]]
 }
 
 /** A final response from `side` to a request the suite relayed there goes back to the leg that asked. */

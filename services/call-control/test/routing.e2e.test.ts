@@ -9,16 +9,20 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { uacExpect, uasExpectUser, uasReject } from "./scenarios.js"
+import { uacExpect, uasExpectUser, uasRedirect, uasReject } from "./scenarios.js"
 import { type RunningSuite, startSuite } from "./suite.js"
 
 let suite: RunningSuite
 let portA = 0
 let portB = 0
+let portRedirecting = 0
+let portRedirected = 0
 
 beforeAll(async () => {
   portA = await freeUdpPort()
   portB = await freeUdpPort()
+  portRedirecting = await freeUdpPort()
+  portRedirected = await freeUdpPort()
   const file = join(tmpdir(), `routing-e2e-${process.pid}.yaml`)
   writeFileSync(
     file,
@@ -32,8 +36,12 @@ trunks:
   - name: carrier-b
     gateways: [{ host: 127.0.0.1, port: ${portB} }]
     outboundNumbers: { stripPrefix: "1", addPrefix: "0044" }
+  - name: carrier-r
+    gateways: [{ host: 127.0.0.1, port: ${portRedirecting} }]
+    redirects: follow
 routes:
   - { name: north-america, prefix: "1", trunks: [carrier-a, carrier-b] }
+  - { name: redirecting, prefix: "33", trunks: [carrier-r] }
 `,
   )
   suite = await startSuite({ ccEnv: { B2BUA_ROUTING_FILE: file } })
@@ -73,6 +81,32 @@ describe("routing from a configuration file", () => {
     expect(refused.successfulCalls).toBe(2)
     expect(answered.failedCalls).toBe(0)
     expect(answered.successfulCalls).toBe(2)
+  })
+
+  it("follows a 302 from a trunk whose policy is follow: the redirected target answers the call", async () => {
+    const redirecting = await startSippUas({
+      scenario: uasRedirect(`sip:moved@127.0.0.1:${portRedirected}`),
+      localPort: portRedirecting,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    const redirected = await startSippUas({
+      scenario: uasExpectUser("moved"),
+      localPort: portRedirected,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    const caller = await runSipp({
+      scenario: "uac",
+      remote: `127.0.0.1:${suite.sipPort}`,
+      calls: 1,
+      timeoutSeconds: 20,
+      extraArgs: ["-s", "33123456"],
+    })
+    expect(caller.successfulCalls).toBe(1)
+    expect((await redirecting.result()).successfulCalls).toBe(1)
+    const answered = await redirected.result()
+    expect([answered.successfulCalls, answered.failedCalls]).toEqual([1, 0])
   })
 
   it("a number without a route gets 404 naming it", async () => {

@@ -89,6 +89,28 @@ Content-Length: 0
 `,
   )
 
+/** A callee that redirects every INVITE (302) to `contact` and waits for the ACK. */
+export const uasRedirect = (contact: string): string =>
+  write(
+    `uas-redirect-${contact.replace(/[^a-z0-9]/gi, "_")}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-redirect">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 302 Moved Temporarily
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <${contact}>
+Content-Length: 0
+]]></send>
+  <recv request="ACK"/>
+</scenario>
+`,
+  )
+
 /** A caller that hangs up while it rings: CANCEL, then expects 200 for the CANCEL and 487 for the INVITE. */
 export const uacCancel = (): string =>
   write(

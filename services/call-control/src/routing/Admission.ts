@@ -91,6 +91,8 @@ export const routeCall = (options: {
           failoverCodes: a.trunk.failover?.codes ?? DEFAULT_FAILOVER_CODES,
           noAnswerMs: a.trunk.failover?.timeoutMs ?? DEFAULT_NO_ANSWER_MS,
           drop: dropped(decision.inbound.identity, a.trunk.identity),
+          redirects: a.trunk.redirects,
+          refer: a.trunk.refer,
         })
       }
     }

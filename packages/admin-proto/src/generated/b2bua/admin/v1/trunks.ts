@@ -107,6 +107,92 @@ export function headerPolicyToJSON(object: HeaderPolicy): string {
   }
 }
 
+/** A 3xx from the trunk's gateways (RFC 3261 §8.1.3.4); unspecified means refuse. */
+export enum RedirectPolicy {
+  REDIRECT_POLICY_UNSPECIFIED = 0,
+  REDIRECT_POLICY_REFUSE = 1,
+  REDIRECT_POLICY_RELAY = 2,
+  REDIRECT_POLICY_FOLLOW = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function redirectPolicyFromJSON(object: any): RedirectPolicy {
+  switch (object) {
+    case 0:
+    case "REDIRECT_POLICY_UNSPECIFIED":
+      return RedirectPolicy.REDIRECT_POLICY_UNSPECIFIED;
+    case 1:
+    case "REDIRECT_POLICY_REFUSE":
+      return RedirectPolicy.REDIRECT_POLICY_REFUSE;
+    case 2:
+    case "REDIRECT_POLICY_RELAY":
+      return RedirectPolicy.REDIRECT_POLICY_RELAY;
+    case 3:
+    case "REDIRECT_POLICY_FOLLOW":
+      return RedirectPolicy.REDIRECT_POLICY_FOLLOW;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RedirectPolicy.UNRECOGNIZED;
+  }
+}
+
+export function redirectPolicyToJSON(object: RedirectPolicy): string {
+  switch (object) {
+    case RedirectPolicy.REDIRECT_POLICY_UNSPECIFIED:
+      return "REDIRECT_POLICY_UNSPECIFIED";
+    case RedirectPolicy.REDIRECT_POLICY_REFUSE:
+      return "REDIRECT_POLICY_REFUSE";
+    case RedirectPolicy.REDIRECT_POLICY_RELAY:
+      return "REDIRECT_POLICY_RELAY";
+    case RedirectPolicy.REDIRECT_POLICY_FOLLOW:
+      return "REDIRECT_POLICY_FOLLOW";
+    case RedirectPolicy.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** A REFER from the trunk's side of a call (RFC 3515); unspecified means refuse. */
+export enum ReferPolicy {
+  REFER_POLICY_UNSPECIFIED = 0,
+  REFER_POLICY_REFUSE = 1,
+  REFER_POLICY_RELAY = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function referPolicyFromJSON(object: any): ReferPolicy {
+  switch (object) {
+    case 0:
+    case "REFER_POLICY_UNSPECIFIED":
+      return ReferPolicy.REFER_POLICY_UNSPECIFIED;
+    case 1:
+    case "REFER_POLICY_REFUSE":
+      return ReferPolicy.REFER_POLICY_REFUSE;
+    case 2:
+    case "REFER_POLICY_RELAY":
+      return ReferPolicy.REFER_POLICY_RELAY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReferPolicy.UNRECOGNIZED;
+  }
+}
+
+export function referPolicyToJSON(object: ReferPolicy): string {
+  switch (object) {
+    case ReferPolicy.REFER_POLICY_UNSPECIFIED:
+      return "REFER_POLICY_UNSPECIFIED";
+    case ReferPolicy.REFER_POLICY_REFUSE:
+      return "REFER_POLICY_REFUSE";
+    case ReferPolicy.REFER_POLICY_RELAY:
+      return "REFER_POLICY_RELAY";
+    case ReferPolicy.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** One next hop. A host name without a port is resolved with RFC 3263 (SRV, then A). */
 export interface Gateway {
   host: string;
@@ -177,9 +263,9 @@ export interface Trunk {
   codecs?: CodecPolicy | undefined;
   limits?: TrunkLimits | undefined;
   failover?: Failover | undefined;
-  ping?:
-    | Ping
-    | undefined;
+  ping?: Ping | undefined;
+  redirects: RedirectPolicy;
+  refer: ReferPolicy;
   /** KV revision of the stored trunk (output only; ignored on input). */
   revision: number;
 }
@@ -1188,6 +1274,8 @@ function createBaseTrunk(): Trunk {
     limits: undefined,
     failover: undefined,
     ping: undefined,
+    redirects: 0,
+    refer: 0,
     revision: 0,
   };
 }
@@ -1226,6 +1314,12 @@ export const Trunk: MessageFns<Trunk> = {
     }
     if (message.ping !== undefined) {
       Ping.encode(message.ping, writer.uint32(90).fork()).join();
+    }
+    if (message.redirects !== 0) {
+      writer.uint32(96).int32(message.redirects);
+    }
+    if (message.refer !== 0) {
+      writer.uint32(104).int32(message.refer);
     }
     if (message.revision !== 0) {
       writer.uint32(120).uint64(message.revision);
@@ -1334,6 +1428,22 @@ export const Trunk: MessageFns<Trunk> = {
             message.ping = Ping.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.redirects = reader.int32() as any;
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.refer = reader.int32() as any;
+            continue;
+          }
           case 15: {
             if (tag !== 120) {
               break;
@@ -1375,6 +1485,8 @@ export const Trunk: MessageFns<Trunk> = {
       limits: isSet(object.limits) ? TrunkLimits.fromJSON(object.limits) : undefined,
       failover: isSet(object.failover) ? Failover.fromJSON(object.failover) : undefined,
       ping: isSet(object.ping) ? Ping.fromJSON(object.ping) : undefined,
+      redirects: isSet(object.redirects) ? redirectPolicyFromJSON(object.redirects) : 0,
+      refer: isSet(object.refer) ? referPolicyFromJSON(object.refer) : 0,
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
     };
   },
@@ -1414,6 +1526,12 @@ export const Trunk: MessageFns<Trunk> = {
     if (message.ping !== undefined) {
       obj.ping = Ping.toJSON(message.ping);
     }
+    if (message.redirects !== 0) {
+      obj.redirects = redirectPolicyToJSON(message.redirects);
+    }
+    if (message.refer !== 0) {
+      obj.refer = referPolicyToJSON(message.refer);
+    }
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
@@ -1450,6 +1568,8 @@ export const Trunk: MessageFns<Trunk> = {
       ? Failover.fromPartial(object.failover)
       : undefined;
     message.ping = (object.ping !== undefined && object.ping !== null) ? Ping.fromPartial(object.ping) : undefined;
+    message.redirects = object.redirects ?? 0;
+    message.refer = object.refer ?? 0;
     message.revision = object.revision ?? 0;
     return message;
   },
