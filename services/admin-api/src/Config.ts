@@ -12,8 +12,7 @@
  *   NATS_URL                  default nats://127.0.0.1:4222
  */
 import { readFileSync } from "node:fs"
-import { hostname } from "node:os"
-import { parseHostPort } from "@b2bua/contracts"
+import { defaultInstanceId, parseHostPort } from "@b2bua/contracts"
 import { Data } from "effect"
 
 export interface TlsConfig {
@@ -118,7 +117,7 @@ export const loadConfig = (env: Env): AdminApiConfig => {
       reason: `expected milliseconds, got "${graceText}"`,
     })
   return {
-    instance: env.B2BUA_ADMIN_INSTANCE ?? `${hostname()}-${process.pid}`,
+    instance: env.B2BUA_ADMIN_INSTANCE ?? defaultInstanceId("m"),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     listen,
     token: tokenOf(env),

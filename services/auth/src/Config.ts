@@ -12,8 +12,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { hostname } from "node:os"
-import { InstanceId, isInstanceId, parseHostPort, type Trunk } from "@b2bua/contracts"
+import { defaultInstanceId, InstanceId, isInstanceId, parseHostPort, type Trunk } from "@b2bua/contracts"
 import { Data } from "effect"
 import { AuthConfigError, type AuthFile, DEFAULT_SCANNERS, readAuthFile } from "./AuthConfig.js"
 import type { RegistrarPolicy } from "./Bindings.js"
@@ -202,12 +201,6 @@ export const loadConfig = (env: Env): AuthServiceConfig => {
       key: "B2BUA_AUTH_INSTANCE",
       reason: "expected 1-16 lower-case letters or digits",
     })
-  const base = `a${
-    hostname()
-      .replace(/[^a-z0-9]/gi, "")
-      .toLowerCase()
-      .slice(0, 8) || "auth"
-  }${process.pid.toString(36)}`
   const configFile = env.B2BUA_AUTH_CONFIG === "" ? undefined : env.B2BUA_AUTH_CONFIG
   const read = configFile === undefined ? {} : readAuthFile(configFile)
   if (read instanceof AuthConfigError) throw read
@@ -221,7 +214,7 @@ export const loadConfig = (env: Env): AuthServiceConfig => {
     })
   const nonce = nonceKeyOf(env)
   return {
-    instance: instanceText === undefined ? InstanceId(base.slice(0, 16)) : InstanceId(instanceText),
+    instance: instanceText === undefined ? defaultInstanceId("a") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     configFile,
     nonceKey: nonce.key,

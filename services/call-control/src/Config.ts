@@ -3,10 +3,10 @@
  * Routing itself lives in the KV store (seeded from `B2BUA_ROUTING_FILE`); `B2BUA_ROUTE_TARGET` is where
  * the built-in configuration's default route goes when neither the store nor a file has one.
  */
-import { hostname } from "node:os"
 import { loadConfigFile } from "@b2bua/config"
 import {
   decodeRoutingConfig,
+  defaultInstanceId,
   InstanceId,
   isInstanceId,
   parseHostPort,
@@ -98,14 +98,8 @@ export const loadConfig = (env: Env): CallControlConfig => {
       reason: `expected service or local, got "${auth}"`,
     })
   }
-  const base = `c${
-    hostname()
-      .replace(/[^a-z0-9]/gi, "")
-      .toLowerCase()
-      .slice(0, 8) || "cc"
-  }${process.pid.toString(36)}`
   return {
-    instance: instanceText === undefined ? InstanceId(base.slice(0, 16)) : InstanceId(instanceText),
+    instance: instanceText === undefined ? defaultInstanceId("c") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     routeTarget,
     routingFile: loadRoutingFile(env.B2BUA_ROUTING_FILE),

@@ -1,8 +1,7 @@
 /**
  * The relay's configuration, from the environment (read here only). Errors name the variable.
  */
-import { hostname } from "node:os"
-import { InstanceId, isInstanceId, isIpLiteral } from "@b2bua/contracts"
+import { defaultInstanceId, InstanceId, isInstanceId, isIpLiteral } from "@b2bua/contracts"
 import { Data } from "effect"
 import type { IoMode } from "./ForwardingPlane.js"
 import type { PortRange } from "./PortAllocator.js"
@@ -90,14 +89,8 @@ export const loadConfig = (env: Env): RelayConfig => {
   }
   // Each session holds two port pairs.
   const pairs = Math.floor((ports.max - ports.min + 1) / 2)
-  const base = `r${
-    hostname()
-      .replace(/[^a-z0-9]/gi, "")
-      .toLowerCase()
-      .slice(0, 8) || "relay"
-  }${process.pid.toString(36)}`
   return {
-    relayId: idText === undefined ? InstanceId(base.slice(0, 16)) : InstanceId(idText),
+    relayId: idText === undefined ? defaultInstanceId("r") : InstanceId(idText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     address,
     ports,

@@ -1,8 +1,7 @@
 /**
  * The negotiator's configuration, from the environment (read here only). Errors name the variable.
  */
-import { randomBytes } from "node:crypto"
-import { InstanceId, isInstanceId } from "@b2bua/contracts"
+import { defaultInstanceId, InstanceId, isInstanceId } from "@b2bua/contracts"
 import { Data } from "effect"
 
 export interface NegotiatorConfig {
@@ -60,7 +59,7 @@ export const loadConfig = (env: Env): NegotiatorConfig => {
     })
   }
   return {
-    instance: InstanceId(instanceText ?? `s${randomBytes(5).toString("hex")}`),
+    instance: instanceText === undefined ? defaultInstanceId("s") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     // Relays answer from memory in well under a millisecond; a second means the relay is in trouble.
     relayTimeoutMs: int(env, "B2BUA_SDP_RELAY_TIMEOUT_MS", 1000, 50, 30_000),

@@ -2,8 +2,7 @@
  * The edge's configuration, from the environment (the only place the edge reads it). Every value is
  * checked; an error names the variable and says what was expected.
  */
-import { hostname } from "node:os"
-import { InstanceId, isInstanceId } from "@b2bua/contracts"
+import { defaultInstanceId, InstanceId, isInstanceId } from "@b2bua/contracts"
 import { Data } from "effect"
 
 export type ListenTransport = "udp" | "tcp"
@@ -64,17 +63,6 @@ const parseListen = (key: string, text: string): ListenAddress[] =>
     return { transport, host, port: Number(m[3]) }
   })
 
-/** A default instance token from the host name and process id: stable for the process, unique enough. */
-const defaultInstance = (): InstanceId => {
-  const base = `e${
-    hostname()
-      .replace(/[^a-z0-9]/gi, "")
-      .toLowerCase()
-      .slice(0, 8) || "edge"
-  }${process.pid.toString(36)}`
-  return InstanceId(base.slice(0, 16))
-}
-
 export const loadConfig = (env: Env): EdgeConfig => {
   const port = integer(env, "B2BUA_SIP_PORT", 5060, 1, 65535)
   const instanceText = env.B2BUA_EDGE_INSTANCE
@@ -85,7 +73,7 @@ export const loadConfig = (env: Env): EdgeConfig => {
     })
   }
   return {
-    instance: instanceText === undefined ? defaultInstance() : InstanceId(instanceText),
+    instance: instanceText === undefined ? defaultInstanceId("e") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     listen: parseListen(
       "B2BUA_SIP_LISTEN",
