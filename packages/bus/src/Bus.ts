@@ -18,7 +18,7 @@ import {
   TimeoutError,
 } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Schedule, type Scope } from "effect"
-import { BusError, BusNoResponders, BusTimeout } from "./BusErrors.js"
+import { BusConfigError, BusError, BusNoResponders, BusTimeout } from "./BusErrors.js"
 import { remoteParent, withTraceHeaders } from "./TraceContext.js"
 
 export type Headers = Readonly<Record<string, string>>
@@ -48,6 +48,8 @@ export interface SubscribeOptions {
 
 export interface BusShape {
   readonly connection: NatsConnection
+  /** Copies of each KV bucket and stream this service creates (BusOptions). */
+  readonly jetStreamReplicas: number
   readonly publish: (subject: string, data: Uint8Array, headers?: Headers) => Effect.Effect<void, BusError>
   readonly request: (
     subject: string,
@@ -72,6 +74,24 @@ export interface BusOptions {
    * process exits for its supervisor to restart it; once connected, reconnection never gives up.
    */
   readonly connectTimeoutMs?: number
+  /**
+   * Copies JetStream keeps of each KV bucket and stream the service creates when absent (default 1: a
+   * single server; 3 on a three-server cluster, which then survives the loss of one). Existing buckets and
+   * streams keep theirs.
+   */
+  readonly jetStreamReplicas?: number
+}
+
+/**
+ * `B2BUA_JETSTREAM_REPLICAS` as every service reads it in its Config.ts: 1, 3 or 5 (RAFT wants an odd
+ * count), 1 when unset. A bad value throws a BusConfigError naming the variable.
+ */
+export const jetStreamReplicasFrom = (env: Readonly<Record<string, string | undefined>>): number => {
+  const text = env.B2BUA_JETSTREAM_REPLICAS
+  if (text === undefined || text === "") return 1
+  if (text !== "1" && text !== "3" && text !== "5")
+    throw new BusConfigError({ key: "B2BUA_JETSTREAM_REPLICAS", reason: `expected 1, 3 or 5, got "${text}"` })
+  return Number(text)
 }
 
 const toNatsHeaders = (h: Headers | undefined): MsgHdrs | undefined => {
@@ -125,7 +145,8 @@ const traced = (
   )
 }
 
-export const makeBus = (connection: NatsConnection): BusShape => ({
+export const makeBus = (connection: NatsConnection, jetStreamReplicas = 1): BusShape => ({
+  jetStreamReplicas,
   connection,
   publish: (subject, data, headers) =>
     Effect.flatMap(withTraceHeaders(headers), (traced) =>
@@ -220,7 +241,7 @@ export const busLayer = (options: BusOptions): Layer.Layer<Bus, BusError> => {
     Effect.acquireRelease(
       connectOnce.pipe(Effect.retry({ schedule: Schedule.spaced(CONNECT_RETRY_MS), times: attempts - 1 })),
       (nc) => Effect.promise(() => nc.drain().catch(() => undefined)),
-    ).pipe(Effect.map(makeBus)),
+    ).pipe(Effect.map((nc) => makeBus(nc, options.jetStreamReplicas ?? 1))),
   )
 }
 

@@ -37,3 +37,13 @@ export class KvConflict extends Data.TaggedError("KvConflict")<{
     return `KV ${this.bucket}/${this.key}: written by someone else`
   }
 }
+
+/** A bus setting of the service's configuration is wrong: names the variable. */
+export class BusConfigError extends Data.TaggedError("BusConfigError")<{
+  readonly key: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.key}: ${this.reason}`
+  }
+}

@@ -93,12 +93,12 @@ const fromKv = (bucket: string, kv: KV): KvStore => {
   return store
 }
 
-/** Opens a bucket, creating it (file storage, one history entry per key) when absent. */
+/** Opens a bucket, creating it (file storage, one history entry per key, the bus's replicas) when absent. */
 export const openKv = (bucket: string): Effect.Effect<KvStore, BusError, Bus> =>
   Effect.gen(function* () {
     const bus = yield* Bus
     const kv = yield* Effect.tryPromise({
-      try: () => new Kvm(bus.connection).create(bucket, { history: 1 }),
+      try: () => new Kvm(bus.connection).create(bucket, { history: 1, replicas: bus.jetStreamReplicas }),
       catch: (cause) => new BusError({ operation: `kv open ${bucket}`, cause }),
     })
     return fromKv(bucket, kv)

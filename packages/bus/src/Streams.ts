@@ -35,6 +35,7 @@ export const ensureStream = (definition: StreamDefinition): Effect.Effect<void, 
             name: definition.name,
             subjects: [...definition.subjects],
             storage: StorageType.File,
+            num_replicas: bus.jetStreamReplicas,
             max_age: definition.maxAgeMs * NANOS_PER_MS,
             max_bytes: definition.maxBytes,
             ...(definition.duplicateWindowMs === undefined

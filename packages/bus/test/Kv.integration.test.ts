@@ -2,7 +2,7 @@
 import { type NatsServerHandle, startNatsServer } from "@b2bua/testkit"
 import { Effect } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { busLayer, openKv } from "../src/index.js"
+import { busLayer, jetStreamReplicasFrom, openKv } from "../src/index.js"
 
 let nats: NatsServerHandle
 beforeAll(async () => {
@@ -34,3 +34,21 @@ it("lists live keys and entries, with a subject filter, without deleted keys", (
       }).pipe(Effect.provide(busLayer({ servers: nats.url, name: "kv-listing" }))),
     ),
   ))
+
+it("creates buckets with the bus's JetStream replicas: a single server refuses three copies", () =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const refused = yield* openKv("test-replicas").pipe(Effect.flip)
+        expect(refused.message).toMatch(/replicas/i)
+      }).pipe(Effect.provide(busLayer({ servers: nats.url, name: "kv-replicas", jetStreamReplicas: 3 }))),
+    ),
+  ))
+
+it("B2BUA_JETSTREAM_REPLICAS: 1 when unset, 1/3/5 accepted, anything else names the variable", () => {
+  expect(jetStreamReplicasFrom({})).toBe(1)
+  expect(jetStreamReplicasFrom({ B2BUA_JETSTREAM_REPLICAS: "3" })).toBe(3)
+  expect(() => jetStreamReplicasFrom({ B2BUA_JETSTREAM_REPLICAS: "2" })).toThrow(
+    'B2BUA_JETSTREAM_REPLICAS: expected 1, 3 or 5, got "2"',
+  )
+})

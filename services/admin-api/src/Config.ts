@@ -11,7 +11,9 @@
  *   B2BUA_ADMIN_SHUTDOWN_GRACE_MS   how long calls in flight may finish at shutdown (default 5000)
  *   NATS_URL                  default nats://127.0.0.1:4222
  */
+
 import { readFileSync } from "node:fs"
+import { jetStreamReplicasFrom } from "@b2bua/bus"
 import { defaultInstanceId, parseHostPort } from "@b2bua/contracts"
 import { Data } from "effect"
 
@@ -25,6 +27,8 @@ export interface TlsConfig {
 export interface AdminApiConfig {
   readonly instance: string
   readonly natsUrl: string
+  /** Copies of the KV buckets and streams this service creates (`B2BUA_JETSTREAM_REPLICAS`). */
+  readonly jetStreamReplicas: number
   readonly listen: { readonly host: string; readonly port: number }
   readonly token: string
   readonly tls: TlsConfig | undefined
@@ -119,6 +123,7 @@ export const loadConfig = (env: Env): AdminApiConfig => {
   return {
     instance: env.B2BUA_ADMIN_INSTANCE ?? defaultInstanceId("m"),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
+    jetStreamReplicas: jetStreamReplicasFrom(env),
     listen,
     token: tokenOf(env),
     tls: tlsOf(env),

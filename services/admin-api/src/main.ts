@@ -10,7 +10,11 @@ runService({
   instanceOf: (config) => config.instance,
   program: (config) =>
     runScoped(
-      busLayer({ servers: config.natsUrl, name: `admin-api-${config.instance}` }),
+      busLayer({
+        servers: config.natsUrl,
+        name: `admin-api-${config.instance}`,
+        jetStreamReplicas: config.jetStreamReplicas,
+      }),
       runAdminApi({
         host: config.listen.host,
         port: config.listen.port,

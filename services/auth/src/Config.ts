@@ -10,8 +10,10 @@
  *   B2BUA_NONCE_KEY_FILE     a file holding it; absent: a random key (one instance only)
  *   B2BUA_AUTH_SIP_ADDRESS   host:port of the suite's SIP edge as carriers see it (outbound Via/Contact)
  */
+
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
+import { jetStreamReplicasFrom } from "@b2bua/bus"
 import { defaultInstanceId, InstanceId, isInstanceId, parseHostPort, type Trunk } from "@b2bua/contracts"
 import { Data } from "effect"
 import { AuthConfigError, type AuthFile, DEFAULT_SCANNERS, readAuthFile } from "./AuthConfig.js"
@@ -54,6 +56,8 @@ export interface BruteForcePolicy {
 export interface AuthServiceConfig {
   readonly instance: InstanceId
   readonly natsUrl: string
+  /** Copies of the KV buckets and streams this service creates (`B2BUA_JETSTREAM_REPLICAS`). */
+  readonly jetStreamReplicas: number
   readonly configFile: string | undefined
   readonly nonceKey: Uint8Array
   /** False when the key was generated at start-up (other instances cannot check this one's nonces). */
@@ -216,6 +220,7 @@ export const loadConfig = (env: Env): AuthServiceConfig => {
   return {
     instance: instanceText === undefined ? defaultInstanceId("a") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
+    jetStreamReplicas: jetStreamReplicasFrom(env),
     configFile,
     nonceKey: nonce.key,
     nonceKeyShared: nonce.shared,

@@ -9,5 +9,12 @@ runService({
   loadConfig: () => loadConfig(process.env),
   instanceOf: (config) => config.instance,
   program: (config) =>
-    runScoped(busLayer({ servers: config.natsUrl, name: `auth-${config.instance}` }), runAuth(config)),
+    runScoped(
+      busLayer({
+        servers: config.natsUrl,
+        name: `auth-${config.instance}`,
+        jetStreamReplicas: config.jetStreamReplicas,
+      }),
+      runAuth(config),
+    ),
 })

@@ -51,6 +51,7 @@ const setup = (unknownSources: "challenge" | "refuse") => {
   const config: AuthServiceConfig = {
     instance: InstanceId("authtest"),
     natsUrl: "nats://127.0.0.1:4222",
+    jetStreamReplicas: 1,
     configFile: undefined,
     nonceKey: new TextEncoder().encode("identify-test-key-123"),
     nonceKeyShared: true,

@@ -3,6 +3,7 @@
  * Routing itself lives in the KV store (seeded from `B2BUA_ROUTING_FILE`); `B2BUA_ROUTE_TARGET` is where
  * the built-in configuration's default route goes when neither the store nor a file has one.
  */
+import { jetStreamReplicasFrom } from "@b2bua/bus"
 import { loadConfigFile } from "@b2bua/config"
 import {
   decodeRoutingConfig,
@@ -18,6 +19,8 @@ import type { MediaMode } from "./media/MediaSeam.js"
 export interface CallControlConfig {
   readonly instance: InstanceId
   readonly natsUrl: string
+  /** Copies of the KV buckets and streams this service creates (`B2BUA_JETSTREAM_REPLICAS`). */
+  readonly jetStreamReplicas: number
   /** Where the built-in default route sends calls (host:port). */
   readonly routeTarget: { readonly host: string; readonly port: number }
   /** The routing configuration file that seeds an empty store (YAML), checked at start. */
@@ -101,6 +104,7 @@ export const loadConfig = (env: Env): CallControlConfig => {
   return {
     instance: instanceText === undefined ? defaultInstanceId("c") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
+    jetStreamReplicas: jetStreamReplicasFrom(env),
     routeTarget,
     routingFile: loadRoutingFile(env.B2BUA_ROUTING_FILE),
     routingRefreshMs: Number(refreshText),

@@ -13,7 +13,11 @@ runService({
     Effect.gen(function* () {
       const drain = yield* Drain
       return yield* runScoped(
-        busLayer({ servers: config.natsUrl, name: `call-control-${config.instance}` }),
+        busLayer({
+          servers: config.natsUrl,
+          name: `call-control-${config.instance}`,
+          jetStreamReplicas: config.jetStreamReplicas,
+        }),
         runCallControl(config, drain.register),
       )
     }),

@@ -1,6 +1,7 @@
 /**
  * The relay's configuration, from the environment (read here only). Errors name the variable.
  */
+import { jetStreamReplicasFrom } from "@b2bua/bus"
 import { defaultInstanceId, InstanceId, isInstanceId, isIpLiteral } from "@b2bua/contracts"
 import { Data } from "effect"
 import type { IoMode } from "./ForwardingPlane.js"
@@ -9,6 +10,8 @@ import type { PortRange } from "./PortAllocator.js"
 export interface RelayConfig {
   readonly relayId: InstanceId
   readonly natsUrl: string
+  /** Copies of the KV buckets and streams this service creates (`B2BUA_JETSTREAM_REPLICAS`). */
+  readonly jetStreamReplicas: number
   /** The address legs bind to and SDP advertises. */
   readonly address: string
   readonly ports: PortRange
@@ -92,6 +95,7 @@ export const loadConfig = (env: Env): RelayConfig => {
   return {
     relayId: idText === undefined ? defaultInstanceId("r") : InstanceId(idText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
+    jetStreamReplicas: jetStreamReplicasFrom(env),
     address,
     ports,
     maxSessions: int(env, "B2BUA_RELAY_MAX_SESSIONS", Math.max(1, Math.floor(pairs / 2)), 1, 1_000_000),

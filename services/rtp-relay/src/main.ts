@@ -15,7 +15,11 @@ runService({
       const drain = yield* Drain
       return yield* runScoped(
         Layer.mergeAll(
-          busLayer({ servers: config.natsUrl, name: `rtp-relay-${config.relayId}` }),
+          busLayer({
+            servers: config.natsUrl,
+            name: `rtp-relay-${config.relayId}`,
+            jetStreamReplicas: config.jetStreamReplicas,
+          }),
           nativePlaneLayer({
             mode: config.io,
             maxLegs: config.maxSessions * 2,

@@ -1,12 +1,15 @@
 /**
  * The negotiator's configuration, from the environment (read here only). Errors name the variable.
  */
+import { jetStreamReplicasFrom } from "@b2bua/bus"
 import { defaultInstanceId, InstanceId, isInstanceId } from "@b2bua/contracts"
 import { Data } from "effect"
 
 export interface NegotiatorConfig {
   readonly instance: InstanceId
   readonly natsUrl: string
+  /** Copies of the KV buckets and streams this service creates (`B2BUA_JETSTREAM_REPLICAS`). */
+  readonly jetStreamReplicas: number
   /** How long a relay request may take before the relay counts as unavailable (then 503). */
   readonly relayTimeoutMs: number
   /**
@@ -61,6 +64,7 @@ export const loadConfig = (env: Env): NegotiatorConfig => {
   return {
     instance: instanceText === undefined ? defaultInstanceId("s") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
+    jetStreamReplicas: jetStreamReplicasFrom(env),
     // Relays answer from memory in well under a millisecond; a second means the relay is in trouble.
     relayTimeoutMs: int(env, "B2BUA_SDP_RELAY_TIMEOUT_MS", 1000, 50, 30_000),
     leaseMs: int(env, "B2BUA_SDP_RELAY_LEASE_MS", 300_000, 1000, 24 * 3600_000),

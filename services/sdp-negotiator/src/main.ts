@@ -17,7 +17,13 @@ runService({
         relayClientLayer({ timeoutMs: config.relayTimeoutMs }),
         relayDirectoryLayer({ staleMs: config.relayStaleMs }),
       ).pipe(
-        Layer.provideMerge(busLayer({ servers: config.natsUrl, name: `sdp-negotiator-${config.instance}` })),
+        Layer.provideMerge(
+          busLayer({
+            servers: config.natsUrl,
+            name: `sdp-negotiator-${config.instance}`,
+            jetStreamReplicas: config.jetStreamReplicas,
+          }),
+        ),
       ),
       runNegotiator(config),
     ),

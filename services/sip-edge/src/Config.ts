@@ -2,6 +2,7 @@
  * The edge's configuration, from the environment (the only place the edge reads it). Every value is
  * checked; an error names the variable and says what was expected.
  */
+import { jetStreamReplicasFrom } from "@b2bua/bus"
 import { defaultInstanceId, InstanceId, isInstanceId } from "@b2bua/contracts"
 import { Data } from "effect"
 
@@ -16,6 +17,8 @@ export interface ListenAddress {
 export interface EdgeConfig {
   readonly instance: InstanceId
   readonly natsUrl: string
+  /** Copies of the KV buckets and streams this service creates (`B2BUA_JETSTREAM_REPLICAS`). */
+  readonly jetStreamReplicas: number
   readonly listen: ReadonlyArray<ListenAddress>
   /** How long a new request waits for call control to take it before 503 (ms). */
   readonly callControlTimeoutMs: number
@@ -75,6 +78,7 @@ export const loadConfig = (env: Env): EdgeConfig => {
   return {
     instance: instanceText === undefined ? defaultInstanceId("e") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
+    jetStreamReplicas: jetStreamReplicasFrom(env),
     listen: parseListen(
       "B2BUA_SIP_LISTEN",
       env.B2BUA_SIP_LISTEN ?? `udp:0.0.0.0:${port},tcp:0.0.0.0:${port}`,

@@ -13,7 +13,11 @@ runService({
     Effect.gen(function* () {
       const drain = yield* Drain
       return yield* runScoped(
-        busLayer({ servers: config.natsUrl, name: `sip-edge-${config.instance}` }),
+        busLayer({
+          servers: config.natsUrl,
+          name: `sip-edge-${config.instance}`,
+          jetStreamReplicas: config.jetStreamReplicas,
+        }),
         runEdge(config, drain.register),
       )
     }),
