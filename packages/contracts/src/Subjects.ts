@@ -15,6 +15,8 @@ export const Subjects = {
   callControlInstance: (instance: InstanceId): string => `${PREFIX}.cc.inst.${instance}`,
   /** Messages for a call whose owner does not answer: another instance takes the call over. */
   callControlTakeover: (): string => `${PREFIX}.cc.takeover`,
+  /** Each call-control instance's load per trunk (TrunkLoad.ts), to all instances. */
+  callControlTrunkLoad: (): string => `${PREFIX}.cc.trunk-load`,
   /** SIP to send, for one edge instance (its sockets and TCP connections). */
   edgeSend: (edge: InstanceId): string => `${PREFIX}.edge.${edge}.send`,
   /** SIP to send by any edge (queue group), when the edge that received the call is gone. */

@@ -64,6 +64,7 @@ import { identify } from "./routing/Identity.js"
 import { locateTargets } from "./routing/Locate.js"
 import { type RoutingConfigError, startRouting } from "./routing/RoutingStore.js"
 import { TrunkLimits } from "./routing/TrunkLimits.js"
+import { shareTrunkLoad } from "./routing/TrunkLoadSharing.js"
 
 interface Actor {
   readonly key: string
@@ -157,6 +158,7 @@ export const runCallControl = (
       refreshMs: config.routingRefreshMs,
     })
     const limits = new TrunkLimits()
+    yield* shareTrunkLoad(config.instance, limits)
     const media = makeMediaSeam(bus, config.media)
     /** The codec policy for a call: its outbound trunk's, else its inbound trunk's (contracts Routing). */
     const policyOf = (actor: Actor): NegotiationPolicyV1 => {

@@ -5,7 +5,7 @@ import { HEALTHY, isAliveAnswer, recordPing } from "../../src/routing/GatewayHea
 import { orderByPriorityAndWeight } from "../../src/routing/Gateways.js"
 import { applyNumberRules } from "../../src/routing/NumberRules.js"
 import { compileRoutingTable } from "../../src/routing/RoutingTable.js"
-import { TrunkLimits } from "../../src/routing/TrunkLimits.js"
+import { STALE_MS, TrunkLimits } from "../../src/routing/TrunkLimits.js"
 
 describe("number rules", () => {
   it("strips, adds, then normalises to E.164", () => {
@@ -133,6 +133,49 @@ describe("trunk limits", () => {
     limits.release("t")
     expect(limits.check(trunk, 5000).ok).toBe(true)
     expect(limits.active("t")).toBe(1)
+  })
+
+  it("holds for the cluster: the other instances' reported calls and rates count, until their reports go stale", () => {
+    const wide: Trunk = { name: "t", limits: { maxCalls: 3, maxCps: 10 } }
+    const limits = new TrunkLimits()
+    limits.take(wide, 0)
+    limits.observe({ v: 1, instance: "cc2", trunks: [{ name: "t", active: 2, lastSecond: 2 }] }, 0)
+    expect(limits.check(wide, 100)).toEqual({ ok: false, reason: "trunk t at its limit of 3 calls" })
+    // The peer's calls ended (its next report), or the peer went silent for longer than STALE_MS.
+    limits.observe({ v: 1, instance: "cc2", trunks: [{ name: "t", active: 1, lastSecond: 0 }] }, 500)
+    expect(limits.check(wide, 600).ok).toBe(true)
+    limits.observe({ v: 1, instance: "cc2", trunks: [{ name: "t", active: 2, lastSecond: 0 }] }, 700)
+    expect(limits.check(wide, 800).ok).toBe(false)
+    expect(limits.check(wide, 700 + STALE_MS + 1).ok).toBe(true)
+  })
+
+  it("refills this instance's call-rate bucket with what the trunk's rate leaves after the others' rates", () => {
+    const rated: Trunk = { name: "r", limits: { maxCps: 4 } }
+    const limits = new TrunkLimits()
+    limits.observe({ v: 1, instance: "cc2", trunks: [{ name: "r", active: 0, lastSecond: 3 }] }, 0)
+    let admitted = 0
+    for (let t = 0; t <= 2000; t += 50) {
+      if (limits.check(rated, t).ok) {
+        limits.take(rated, t)
+        admitted++
+      }
+      if (t % 500 === 0)
+        limits.observe({ v: 1, instance: "cc2", trunks: [{ name: "r", active: 0, lastSecond: 3 }] }, t)
+    }
+    // 4 per second minus the peer's 3 leaves 1 per second here: the initial token plus two refills.
+    expect(admitted).toBe(3)
+  })
+
+  it("reports its own calls in progress and the calls started in the last second", () => {
+    const limits = new TrunkLimits()
+    limits.take(trunk, 0)
+    limits.take({ name: "free" }, 0)
+    limits.take(trunk, 900)
+    expect(limits.report(950)).toEqual([{ name: "t", active: 2, lastSecond: 2 }])
+    limits.release("t")
+    limits.release("t")
+    expect(limits.report(1500)).toEqual([{ name: "t", active: 0, lastSecond: 1 }])
+    expect(limits.report(2000)).toEqual([])
   })
 })
 
