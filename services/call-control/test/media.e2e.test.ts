@@ -22,12 +22,16 @@ import {
 import { Deferred, Effect, Fiber } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import {
+  uacEarlyOffer,
   uacHoldResume,
   uacLateOffer,
   uacMedia,
+  uacReinviteLateOffer,
+  uasEarlyOffer,
   uasHoldResume,
   uasLateOffer,
   uasMedia,
+  uasReinviteLateOffer,
   ulawWave,
 } from "./mediaScenarios.js"
 import { uacExpect, uacExpectAnchored, uasExpectAnchored } from "./scenarios.js"
@@ -194,6 +198,27 @@ it("late offer: an INVITE without SDP reaches the callee without SDP; its offer 
   expect(answered.failedCalls).toBe(0)
   expect(answered.successfulCalls).toBe(2)
 })
+
+/** A SIPp caller and callee pair that must both complete `calls` calls. */
+const pair = async (uac: string, uas: string, calls = 1) => {
+  const callee = await startSippUas({ scenario: uas, localPort: suite.calleePort, calls, timeoutSeconds: 20 })
+  const caller = await runSipp({
+    scenario: uac,
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls,
+    rate: 2,
+    timeoutSeconds: 20,
+  })
+  const answered = await callee.result()
+  expect([caller.successfulCalls, caller.failedCalls]).toEqual([calls, 0])
+  expect([answered.successfulCalls, answered.failedCalls]).toEqual([calls, 0])
+}
+
+it("late offer in a re-INVITE: sent on without SDP; the callee's offer in the 200 and the caller's answer in the ACK, anchored", () =>
+  pair(uacReinviteLateOffer("127.0.0.1", RELAY_PORT), uasReinviteLateOffer("127.0.0.1", RELAY_PORT)))
+
+it("offer in a reliable 183, answer in the PRACK (RFC 3262 §5): both anchored; the 200 repeating the SDP is ACKed at once", () =>
+  pair(uacEarlyOffer("127.0.0.1", RELAY_PORT), uasEarlyOffer("127.0.0.1", RELAY_PORT)))
 
 it("RTP sent by SIPp crosses the relay both ways: each echoing side received what the other streamed", async () => {
   const wave = ulawWave(1)

@@ -298,3 +298,139 @@ export const uasHoldResume = (host: string, portPattern: string): string =>
   <recv request="BYE"/>
   <send>${cdata(okToLast())}</send>`,
   )
+
+/**
+ * Late offer in a re-INVITE, caller side: a call with the guide's offer, then a re-INVITE without SDP;
+ * its 200 must carry an offer anchored on the relay; the ACK answers it; then BYE.
+ */
+export const uacReinviteLateOffer = (host: string, portPattern: string): string =>
+  scenario(
+    "uac-reinvite-late-offer",
+    `  <send retrans="500">${cdata(invite(1, guideOffer("[media_port]")))}</send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>${cdata(ack(1))}</send>
+  <pause milliseconds="200"/>
+  <send retrans="500">${cdata(invite(2, undefined, "[next_url]"))}</send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      ${anchored(host, portPattern, "ok", ["a=rtpmap:0 PCMU/8000"])}
+    </action>
+  </recv>
+  <send>${cdata(ack(2, pcmuAnswer("[media_port]", "sendrecv", 2)))}</send>
+  <pause milliseconds="200"/>
+  <send retrans="500">${cdata(bye(3))}</send>
+  <recv response="200"/>`,
+  )
+
+/** The callee side: the re-INVITE must come without SDP; its 200 offers; the ACK must bring the answer. */
+export const uasReinviteLateOffer = (host: string, portPattern: string): string =>
+  scenario(
+    "uas-reinvite-late-offer",
+    `  <recv request="INVITE"/>
+  <send retrans="500">${cdata(okToLast(pcmuAnswer("[media_port]"), true))}</send>
+  <recv request="ACK"/>
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="Content-Length: 0" search_in="msg" check_it="true" assign_to="empty"/>
+    </action>
+  </recv>
+  <send retrans="500">${cdata(okToLast(guideOffer("[media_port]").replace("2353687637", "2353687640")))}</send>
+  <recv request="ACK">
+    <action>
+      ${anchored(host, portPattern, "ack", ["a=rtpmap:0 PCMU/8000"])}
+    </action>
+  </recv>
+  <recv request="BYE"/>
+  <send>${cdata(okToLast())}</send>`,
+  )
+
+/**
+ * Offer in a reliable 183 (RFC 3262 §5), caller side: an INVITE without SDP offering 100rel; the 183's
+ * offer must be anchored; the PRACK carries the answer; the 200 (SDP repeated or not) is ACKed without
+ * a body; then BYE.
+ */
+export const uacEarlyOffer = (host: string, portPattern: string): string =>
+  scenario(
+    "uac-early-offer",
+    `  <send retrans="500">${cdata(invite(1, undefined).replace("Max-Forwards: 70", "Max-Forwards: 70\nSupported: 100rel"))}</send>
+  <recv response="100" optional="true"/>
+  <recv response="183" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="RSeq:" assign_to="rseq"/>
+      ${anchored(host, portPattern, "early", ["a=rtpmap:0 PCMU/8000"])}
+    </action>
+  </recv>
+  <send retrans="500">${cdata(`
+PRACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${FROM}
+${TO_PEER}
+Call-ID: [call_id]
+CSeq: 2 PRACK
+RAck: [$rseq] 1 INVITE
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+${pcmuAnswer("[media_port]")}`)}</send>
+  <recv response="200" crlf="true"/>
+  <recv response="200" rrs="true"/>
+  <send>${cdata(ack(1))}</send>
+  <pause milliseconds="200"/>
+  <send retrans="500">${cdata(bye(3))}</send>
+  <recv response="200"/>`,
+  )
+
+/**
+ * The callee side: the INVITE must come without SDP; a reliable 183 offers; the PRACK must carry the
+ * anchored answer; the 200 repeats the offer (RFC 6337 §3.1 allows it); the ACK, then the BYE.
+ */
+export const uasEarlyOffer = (host: string, portPattern: string): string =>
+  scenario(
+    "uas-early-offer",
+    `  <recv request="INVITE">
+    <action>
+      <ereg regexp="Content-Length: 0" search_in="msg" check_it="true" assign_to="empty"/>
+      <ereg regexp=".*" search_in="hdr" header="Via:" assign_to="via"/>
+      <ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="inviteCseq"/>
+    </action>
+  </recv>
+  <send retrans="500">${cdata(`
+SIP/2.0 183 Session Progress
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Require: 100rel
+RSeq: 4711
+Contact: <sip:callee@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${guideOffer("[media_port]")}`)}</send>
+  <recv request="PRACK">
+    <action>
+      ${anchored(host, portPattern, "prack", ["a=rtpmap:0 PCMU/8000"])}
+    </action>
+  </recv>
+  <send>${cdata(okToLast())}</send>
+  <send retrans="500">${cdata(`
+SIP/2.0 200 OK
+Via: [$via]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: [$inviteCseq]
+Contact: <sip:callee@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${guideOffer("[media_port]")}`)}</send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send>${cdata(okToLast())}</send>`,
+  )
