@@ -21,6 +21,7 @@ import {
 } from "./CallState.js"
 import { byeAnswered, hangUpBoth, retransmitByes, sendBye } from "./Hangup.js"
 import { RELAYED_METHODS, relayRefer, relayRequest, relayResponse } from "./InDialogRelay.js"
+import { awaitLateAnswer, lateOfferIn2xx, stepLateOffer } from "./LateOffer.js"
 import { ackToB, cancelToB, inviteToB, relayToA, requestToA, requestToB, toB } from "./LegMessages.js"
 import { onRedirect, refusedRedirect } from "./Redirect.js"
 import { answerReinvite, relayReinvite } from "./Reinvite.js"
@@ -112,6 +113,7 @@ export const startCall = (
     reliable: undefined,
     bRSeq: undefined,
     bOwnPrack: undefined,
+    lateAck: undefined,
     sent: 0,
     aRefer: inbound.refer,
   }
@@ -218,8 +220,11 @@ const hangUp = (call: Call, reason: string, status: number): Step => {
   )
 }
 
-export const stepCall = (call: Call, event: CallEvent): Step => {
-  if (call.phase === "Ended") return afterEnd(call, event)
+export const stepCall = (call: Call, event: CallEvent): Step =>
+  call.phase === "Ended" ? afterEnd(call, event) : stepLateOffer(call, event, stepLive)
+
+/** The call before it ended; late offers (LateOffer.ts) have seen the event first. */
+const stepLive = (call: Call, event: CallEvent): Step => {
   if (event._tag === "MediaRefused") return mediaRefused(call, event)
   if (event._tag === "HangUp") return hangUp(call, event.reason, event.status)
   if (event._tag === "TimerFired") {
@@ -249,6 +254,8 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
       }
       case "P":
         return retransmitReliable(call)
+      case "L":
+        return [call, []] // LateOffer.ts
       case "B":
         if (call.bHeard) return [call, []]
         // RFC 3261 §17.1.1.2: Timer B ends this attempt; with targets left, the next one is tried.
@@ -303,10 +310,18 @@ export const stepCall = (call: Call, event: CallEvent): Step => {
           }
           if (call.aFinal !== undefined) return [next, [toB(next, ack)]] // 2xx retransmission
           const toA = relayToA(next, m)
+          // A late offer: B's ACK waits for A's, which carries the answer (LateOffer.ts).
+          const late = lateOfferIn2xx(call, m)
           return [
-            { ...next, aFinal: toA },
+            {
+              ...next,
+              aFinal: toA,
+              lateAck: late
+                ? awaitLateAnswer("A", call.aInvite.cseq.seq, call.bInvite, m, next.bTarget, toA, false)
+                : undefined,
+            },
             [
-              toB(next, ack),
+              ...(late ? [] : [toB(next, ack)]),
               { _tag: "SendA", message: toA },
               { _tag: "StartTimer", timer: "R", delayMs: T1 },
             ],

@@ -1,8 +1,8 @@
 /**
  * The stored form of a call (KV bucket `calls`), written by its owner when the call's dialogs change, so
  * that another instance can take the call over when the owner dies. Messages are kept as their wire
- * bytes (base64 in JSON); a pending re-INVITE or BYE is not kept (its transaction dies with the owner
- * and the peer retransmits or gives up). Pure encode/decode.
+ * bytes (base64 in JSON); a pending re-INVITE, BYE or late-offer ACK is not kept (its transaction dies
+ * with the owner and the peer retransmits or gives up). Pure encode/decode.
  */
 import {
   decodeSipEnvelopeMeta,
@@ -43,6 +43,7 @@ export const encodeCall = (
     relays: _relays,
     reliable: _reliable,
     bOwnPrack: _prack,
+    lateAck: _late,
     ...rest
   } = call
   return new TextEncoder().encode(
@@ -270,6 +271,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       reliable: undefined,
       bRSeq: num(c, "bRSeq"),
       bOwnPrack: undefined,
+      lateAck: undefined,
       byes: [],
       sent,
       redirected: num(c, "redirected"),

@@ -88,6 +88,8 @@ export interface Call {
   /** RFC 3262 on the B-leg: the last RSeq accepted from B, and the PRACK the suite sent itself for it. */
   readonly bRSeq: number | undefined
   readonly bOwnPrack: SipRequest | undefined
+  /** A late offer (offer in a 2xx, answer in the ACK) whose ACK is relayed (LateOffer.ts). */
+  readonly lateAck: PendingLateAck | undefined
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
   /** 3xx redirections followed so far (Redirect.ts bounds them). */
@@ -115,8 +117,32 @@ export interface PendingReinvite {
   readonly relayed: SipRequest
 }
 
-/** INVITE client A/B/C, BYE retransmission E, 2xx retransmission R, reliable provisional P (RFC 3262 §3). */
-export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P"
+/**
+ * An INVITE or re-INVITE without SDP relayed from `from`: the other leg's 2xx carried the offer and was
+ * relayed to `from`; the other leg's ACK waits for `from`'s ACK, which carries the answer (RFC 3264 §5,
+ * RFC 3261 §13.2.1).
+ */
+export interface PendingLateAck {
+  readonly from: "A" | "B"
+  /** CSeq of the INVITE `from` sent (its ACK has the same number, §17.1.1.3). */
+  readonly seq: number
+  /** The suite's INVITE on the other leg, the 2xx with the offer it got, and where the ACK goes. */
+  readonly invite: SipRequest
+  readonly response: SipResponse
+  readonly remoteTarget: string | undefined
+  /** The 2xx sent to `from`, with the (anchored) offer. */
+  readonly relayed: SipResponse
+  /** Its retransmission (§13.3.1.4) when the call's Timer R does not already do it (re-INVITEs: Timer L). */
+  readonly retransmit: { readonly interval: number; readonly elapsed: number } | undefined
+  /** The ACK sent on the other leg once the answer came, sent again for each retransmitted 2xx. */
+  readonly ack: SipRequest | undefined
+}
+
+/**
+ * INVITE client A/B/C, BYE retransmission E, 2xx retransmission R, reliable provisional P (RFC 3262 §3),
+ * L: the 2xx with a late offer to a re-INVITE, retransmitted until its ACK (§13.3.1.4).
+ */
+export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P" | "L"
 
 export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }

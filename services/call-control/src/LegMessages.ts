@@ -100,13 +100,15 @@ export const relayToA = (call: Call, response: SipResponse, extra: HeaderList = 
 
 /**
  * The ACK for a response to an INVITE the suite sent: for a 2xx a new transaction to the remote target
- * (RFC 3261 §13.2.2.4), for a non-2xx the INVITE's own branch and Request-URI (§17.1.1.3).
+ * (RFC 3261 §13.2.2.4), for a non-2xx the INVITE's own branch and Request-URI (§17.1.1.3). `body`: the
+ * answer to an offer the 2xx carried (late offer, §13.2.1).
  */
 export const ackFor = (
   call: Call,
   invite: SipRequest,
   response: SipResponse,
   remoteTarget: string | undefined,
+  body?: Body,
 ): SipRequest => {
   const success = response.status < 300
   const to = invite.headerValues("To")[0]!
@@ -121,6 +123,7 @@ export const ackFor = (
       ["Call-ID", invite.callId],
       ["CSeq", `${invite.cseq.seq} ACK`],
     ],
+    ...bodyOptions(body),
   })
 }
 

@@ -1,6 +1,7 @@
 /** Re-INVITEs (RFC 3261 §14) relayed from one leg into the other's dialog, with 491 on glare. */
 import { createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
-import type { Call, CallAction, PendingReinvite, Step } from "./CallState.js"
+import { type Call, type CallAction, type PendingReinvite, type Step, T1 } from "./CallState.js"
+import { awaitLateAnswer, isLateOffer } from "./LateOffer.js"
 import { ackFor, bodyOf, bodyOptions, contact, endToEnd, requestToA, requestToB, toB } from "./LegMessages.js"
 
 /**
@@ -36,6 +37,21 @@ export const answerReinvite = (call: Call, pending: PendingReinvite, response: S
     ...bodyOptions(bodyOf(response)),
   })
   const next: Call = { ...call, reinvite: undefined, sent: call.sent + 1 }
+  if (isLateOffer(pending.received, response)) {
+    // A re-INVITE without SDP: the offer is in this 2xx; the ACK here waits for the asking leg's ACK,
+    // which carries the answer (LateOffer.ts); the 2xx to that leg is retransmitted with Timer L.
+    const lateAck = awaitLateAnswer(
+      pending.from,
+      pending.received.cseq.seq,
+      pending.relayed,
+      response,
+      remoteTarget,
+      answer,
+      true,
+    )
+    const relay: CallAction = pending.from === "A" ? { _tag: "SendA", message: answer } : toB(call, answer)
+    return [{ ...next, lateAck }, [relay, { _tag: "StartTimer", timer: "L", delayMs: T1 }]]
+  }
   return pending.from === "A"
     ? [next, [toB(call, ack), { _tag: "SendA", message: answer }]]
     : [next, [{ _tag: "SendA", message: ack }, toB(call, answer)]]

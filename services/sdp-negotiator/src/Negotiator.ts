@@ -354,15 +354,31 @@ const handleRelease = (request: SdpNegotiateRequestV1) =>
       yield* Effect.forEach(
         relay.streams,
         (s) =>
-          client
-            .delete(relay.relayId, { v: 1, sessionId: s.sessionId })
-            .pipe(
-              Effect.catch((e) =>
-                e.code === "not-found"
-                  ? Effect.void
-                  : Effect.logWarning("relay session not deleted", { reason: e.message }),
+          client.delete(relay.relayId, { v: 1, sessionId: s.sessionId }).pipe(
+            // What the relay received on each leg over the session's life: the call's media record.
+            Effect.flatMap((deleted) =>
+              Effect.logInfo("relay session released").pipe(
+                Effect.annotateLogs({
+                  callId: request.callId,
+                  sessionId: deleted.sessionId,
+                  relay: relay.relayId,
+                  packetsA: deleted.stats.a.packets,
+                  packetsB: deleted.stats.b.packets,
+                  lostA: deleted.stats.a.lost,
+                  lostB: deleted.stats.b.lost,
+                  droppedA: deleted.stats.a.dropped,
+                  droppedB: deleted.stats.b.dropped,
+                  mosA: deleted.stats.a.mos,
+                  mosB: deleted.stats.b.mos,
+                }),
               ),
             ),
+            Effect.catch((e) =>
+              e.code === "not-found"
+                ? Effect.void
+                : Effect.logWarning("relay session not deleted", { reason: e.message }),
+            ),
+          ),
         { discard: true },
       )
     }

@@ -17,6 +17,7 @@ import {
   type RelayReply,
   relaySubjects,
   type SessionCreated,
+  type SessionDeleted,
   type SessionUpdated,
   type UpdateSession,
 } from "@b2bua/contracts"
@@ -37,7 +38,8 @@ export class RelayFailure extends Data.TaggedError("RelayFailure")<{
 export interface RelayClientShape {
   readonly create: (relay: string, request: CreateSession) => Effect.Effect<SessionCreated, RelayFailure>
   readonly update: (relay: string, request: UpdateSession) => Effect.Effect<SessionUpdated, RelayFailure>
-  readonly delete: (relay: string, request: DeleteSession) => Effect.Effect<void, RelayFailure>
+  /** The session's final statistics come back with its deletion (RFC 3550 receiver figures per leg). */
+  readonly delete: (relay: string, request: DeleteSession) => Effect.Effect<SessionDeleted, RelayFailure>
 }
 
 export class RelayClient extends Context.Service<RelayClient, RelayClientShape>()(
@@ -94,7 +96,6 @@ export const relayClientLayer = (options: {
           ),
         delete: (relay, request) =>
           call(relay, "delete", encodeRelayPayload(request), decodeDeleteReply).pipe(
-            Effect.asVoid,
             Effect.withSpan("RelayClient.delete"),
           ),
       }

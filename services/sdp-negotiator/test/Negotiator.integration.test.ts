@@ -17,7 +17,7 @@ import {
   type SdpNegotiateRequestV1,
   sdpSubjects,
 } from "@b2bua/contracts"
-import { mediaAttributes, mediaDirection, origin, parseSdpOrThrow } from "@b2bua/sdp"
+import { mediaAttributes, mediaConnection, mediaDirection, origin, parseSdpOrThrow } from "@b2bua/sdp"
 import { type NatsServerHandle, startNatsServer } from "@b2bua/testkit"
 import { Effect, Layer, Schedule, type Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -206,6 +206,49 @@ describe("sdp-negotiator over NATS", () => {
         const toB = ok(yield* h.negotiate({ leg: "a", kind: "answer", sdp: ANSWER, media: toA.media }))
         expect(session.updates.at(-1)?.legs?.a?.remote).toEqual({ host: "172.16.1.21", port: 10008 })
         expect(parseSdpOrThrow(toB.sdp).media[0]!.port).toBe(session.legs.b.rtpPort)
+      }),
+    ))
+
+  it("late offer in a re-INVITE (either leg): the offer in the 200 updates the call's session, the answer in the ACK too; the relay hides both moves", () =>
+    run((h) =>
+      Effect.gen(function* () {
+        const relay = yield* h.peer("r9", 39000)
+        yield* h.announced([[relay, 0.1]])
+        const toB = ok(yield* h.negotiate({ sdp: OFFER }))
+        const toA = ok(yield* h.negotiate({ leg: "b", kind: "answer", sdp: ANSWER, media: toB.media }))
+        const session = [...relay.sessions.values()][0]!
+        const portA = parseSdpOrThrow(toA.sdp).media[0]!.port
+        // A's re-INVITE without SDP reached B without SDP; B's 200 offers from a new address.
+        const moved = crlf(ANSWER.replace("10008", "10010").replace(/o=(\S+) (\d+) (\d+)/, "o=$1 $2 9"))
+        const offerToA = ok(yield* h.negotiate({ leg: "b", kind: "offer", sdp: moved, media: toA.media }))
+        expect(relay.sessions.size).toBe(1)
+        expect(session.updates.at(-1)?.legs?.b?.remote).toEqual({ host: "172.16.1.21", port: 10010 })
+        const offered = parseSdpOrThrow(offerToA.sdp)
+        expect(offered.media[0]!.port).toBe(portA) // A keeps talking to the same relay port
+        expect(mediaConnection(offered, offered.media[0]!)?.address).toBe("127.0.0.1")
+        // The relay hides B's move: A gets the same session description, so the same o= version (§8).
+        expect(offerToA.sdp).toBe(toA.sdp)
+        // A's ACK answers it from a new port too: the relay learns A's remote, B gets the anchored answer.
+        const aAnswer = crlf(OFFER.replace("10006", "10020").replace(/o=(\S+) (\d+) (\d+)/, "o=$1 $2 1"))
+        const answerToB = ok(
+          yield* h.negotiate({ leg: "a", kind: "answer", sdp: aAnswer, media: offerToA.media }),
+        )
+        expect(session.updates.at(-1)?.legs?.a?.remote).toEqual({ host: "172.16.1.11", port: 10020 })
+        const answered = parseSdpOrThrow(answerToB.sdp)
+        expect(answered.media[0]!.port).toBe(parseSdpOrThrow(toB.sdp).media[0]!.port)
+        // B's offer had no G.729, so the answer B gets differs from the first offer: its version moves.
+        expect(answered.media[0]!.formats).toEqual(["0", "101"])
+        expect(Number(origin(answered).sessionVersion)).toBe(
+          Number(origin(parseSdpOrThrow(toB.sdp)).sessionVersion) + 1,
+        )
+        expect(relay.sessions.size).toBe(1)
+        // The same late offer from the other leg: B's re-INVITE without SDP, A's 200 offers, B's ACK answers.
+        const offerToB = ok(
+          yield* h.negotiate({ leg: "a", kind: "offer", sdp: aAnswer, media: answerToB.media }),
+        )
+        const back = ok(yield* h.negotiate({ leg: "b", kind: "answer", sdp: moved, media: offerToB.media }))
+        expect(parseSdpOrThrow(back.sdp).media[0]!.port).toBe(portA)
+        expect(relay.sessions.size).toBe(1)
       }),
     ))
 

@@ -7,7 +7,8 @@ import type { Call } from "../CallState.js"
 
 export type SdpRole = "offer" | "answer"
 
-const isSdp = (m: SipRequest | SipResponse): boolean =>
+/** Whether a message carries an SDP body. */
+export const carriesSdp = (m: SipRequest | SipResponse): boolean =>
   m.body.length > 0 && (m.contentType ?? "").toLowerCase().startsWith("application/sdp")
 
 /** The request a response sent on `toLeg` answers, as the call knows it. */
@@ -29,7 +30,7 @@ export const sdpRole = (
   message: SipRequest | SipResponse,
   toLeg: "A" | "B",
 ): SdpRole | undefined => {
-  if (!isSdp(message)) return undefined
+  if (!carriesSdp(message)) return undefined
   if (message.kind === "request") {
     switch (message.method) {
       case "ACK":
@@ -42,6 +43,8 @@ export const sdpRole = (
     }
   }
   if (message.cseq.method !== "INVITE") return "answer"
+  // The 2xx to a re-INVITE without SDP, relayed with the other leg's offer (LateOffer.ts).
+  if (call.lateAck?.relayed === message) return "offer"
   const request = answeredRequest(call, toLeg, message)
   // An INVITE without SDP gets the offer in its 1xx/2xx (late offer, RFC 3261 §13.2.1).
   return request !== undefined && request.body.length === 0 ? "offer" : "answer"
