@@ -17,6 +17,7 @@ import {
 import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
 import { Result, Schema } from "effect"
 import type { BTarget, Call, CallPhase } from "./Call.js"
+import { decodeSessionTimers, defaultSessionTimerPolicy, encodeSessionTimers } from "./SessionTimer.js"
 
 export interface StoredCall {
   readonly owner: string
@@ -43,6 +44,7 @@ export const encodeCall = (
     relays: _relays,
     reliable: _reliable,
     bOwnPrack: _prack,
+    sessionTimer,
     ...rest
   } = call
   return new TextEncoder().encode(
@@ -56,6 +58,7 @@ export const encodeCall = (
         aInvite: b64(aInvite),
         bInvite: b64(bInvite),
         aFinal: aFinal === undefined ? null : b64(aFinal),
+        sessionTimer: encodeSessionTimers(sessionTimer),
       },
     }),
   )
@@ -219,6 +222,9 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
   ) {
     return "stored call: missing fields"
   }
+  // Session timers (RFC 4028): a record from before them starts without leg timers.
+  const sessionTimer = decodeSessionTimers(c.get("sessionTimer"), defaultSessionTimerPolicy)
+  if (typeof sessionTimer === "string") return `stored call: ${sessionTimer}`
   const media = decodeMediaState(top.get("media"))
   if (media instanceof SdpNegotiationContractError) return `stored call: ${media.message}`
   return {
@@ -253,6 +259,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bRSeq: num(c, "bRSeq"),
       bOwnPrack: undefined,
       byes: [],
+      sessionTimer,
       sent,
     },
   }

@@ -4,6 +4,7 @@
  */
 import type { Owner } from "@b2bua/contracts"
 import type { ReliableSender, SipRequest, SipResponse } from "@b2bua/sip"
+import type { SessionTimerOutcome, SessionTimers } from "./SessionTimer.js"
 
 export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
 
@@ -84,6 +85,8 @@ export interface Call {
   /** RFC 3262 on the B-leg: the last RSeq accepted from B, and the PRACK the suite sent itself for it. */
   readonly bRSeq: number | undefined
   readonly bOwnPrack: SipRequest | undefined
+  /** Session timers (RFC 4028) of each leg: SessionTimer.ts. */
+  readonly sessionTimer: SessionTimers
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
 }
@@ -107,8 +110,9 @@ export interface PendingReinvite {
   readonly relayed: SipRequest
 }
 
-/** INVITE client A/B/C, BYE retransmission E, 2xx retransmission R, reliable provisional P (RFC 3262 §3). */
-export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P"
+/** INVITE client A/B/C, BYE retransmission E, 2xx retransmission R, reliable provisional P (RFC 3262 §3),
+ * and each leg's session timer (RFC 4028 §10: refresh, its retransmission, or expiry). */
+export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P" | "SessionA" | "SessionB"
 
 export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
@@ -140,6 +144,8 @@ export type CallAction =
   | { readonly _tag: "Ended"; readonly reason: string }
   /** A B-leg attempt starts towards a trunk (the shell counts the trunk's calls). */
   | { readonly _tag: "Attempt"; readonly trunk: string }
+  /** What a leg's session timer did (the shell logs and counts it). */
+  | { readonly _tag: "SessionTimer"; readonly leg: "A" | "B"; readonly what: SessionTimerOutcome }
 
 /** RFC 3261 §17.1.1.1 T1, and the INVITE timers the call runs on its B-leg: Timer B = 64*T1 (no answer at
  * all), Timer C > 3 minutes (§16.6 step 11: a provisional but no final response). */
