@@ -80,6 +80,8 @@ export interface LegSession {
   /** What the leg's timer does when it fires (when no refresh is in flight). */
   readonly next: "Refresh" | "Expire"
   readonly refresh: SessionRefresh | undefined
+  /** The ACK of the suite's last re-INVITE refresh: a retransmitted 2xx gets it again (§13.2.2.4). */
+  readonly ack?: SipRequest | undefined
 }
 
 /** The body of the SDP the suite last sent on a leg (a message: the media seam may rewrite it in place). */
@@ -275,14 +277,14 @@ const fromAnswer = (
   previous: LegSession | undefined,
   minSE: number,
   response: SipResponse,
-  senderIsSuite: boolean,
 ): LegSession | undefined => {
   const se = validSE(response)
   if (se === undefined) {
     // A peer that knows timers turned them off; one that does not keeps the suite refreshing (§9 uas).
     return supportsTimer(response) || previous === undefined ? undefined : previous
   }
-  const suiteRefreshes = (se.refresher ?? (senderIsSuite ? "uac" : "uas")) === (senderIsSuite ? "uac" : "uas")
+  // The suite sent the request: `uac` (or no choice made, which a UAS must not do) is the suite.
+  const suiteRefreshes = se.refresher !== "uas"
   return {
     interval: Math.min(Math.max(se.seconds, RFC4028_MIN_SE), MAX_INTERVAL),
     refresher: suiteRefreshes ? "suite" : "peer",
@@ -304,7 +306,7 @@ export interface Answered {
 export const onAnswered = (call: Call, bAnswer: SipResponse): Answered => {
   const timers = call.sessionTimer
   const [a, startA] = arm("A", negotiateA(timers.policy, call.aInvite))
-  const b0 = fromAnswer(undefined, timers.bAsk.minSE, bAnswer, true)
+  const b0 = fromAnswer(undefined, timers.bAsk.minSE, bAnswer)
   const b = b0 === undefined ? undefined : { ...b0, update: allowsUpdate(bAnswer) }
   const armedB = b === undefined ? undefined : arm("B", b)
   return {
@@ -418,6 +420,9 @@ export const onSessionTimer = (call: Call, leg: Leg): Step => {
 export const onRefreshResponse = (call: Call, leg: Leg, m: SipResponse): Step | undefined => {
   const session = legOf(call, leg)
   const refresh = session?.refresh
+  const ack = session?.ack
+  if (refresh === undefined && ack !== undefined && m.cseq.method === "INVITE" && m.cseq.seq === ack.cseq.seq)
+    return [call, m.status >= 200 && m.status < 300 ? [sendOn(call, leg, ack)] : []]
   if (
     session === undefined ||
     refresh === undefined ||
@@ -430,18 +435,20 @@ export const onRefreshResponse = (call: Call, leg: Leg, m: SipResponse): Step | 
     return [{ ...call, sessionTimer: withLeg(call.sessionTimer, leg, heard) }, []]
   }
   // RFC 3261 §13.2.2.4 / §17.1.1.3: the suite ACKs the final response to its own re-INVITE.
-  const acks: ReadonlyArray<CallAction> =
+  const ackRequest =
     refresh.request.method === "INVITE"
-      ? [sendOn(call, leg, ackFor(call, refresh.request, m, leg === "A" ? call.aTarget : call.bTarget))]
-      : []
+      ? ackFor(call, refresh.request, m, leg === "A" ? call.aTarget : call.bTarget)
+      : undefined
+  const acks: ReadonlyArray<CallAction> = ackRequest === undefined ? [] : [sendOn(call, leg, ackRequest)]
   const base: Call = { ...call, sent: call.sent + acks.length }
   const settle = (next: LegSession | undefined, extra: ReadonlyArray<CallAction>): Step => {
     if (next === undefined)
       return [{ ...base, sessionTimer: withLeg(base.sessionTimer, leg, undefined) }, [...acks, ...extra]]
     const [armed, start] = arm(leg, next)
-    return [{ ...base, sessionTimer: withLeg(base.sessionTimer, leg, armed) }, [...acks, start, ...extra]]
+    const kept: LegSession = { ...armed, ack: ackRequest }
+    return [{ ...base, sessionTimer: withLeg(base.sessionTimer, leg, kept) }, [...acks, start, ...extra]]
   }
-  if (m.status < 300) return settle(fromAnswer(session, session.minSE, m, true), [note(leg, "refreshed")])
+  if (m.status < 300) return settle(fromAnswer(session, session.minSE, m), [note(leg, "refreshed")])
   const cleared: LegSession = { ...session, refresh: undefined }
   const retry = (next: LegSession): Step => {
     const [sent, actions] = sendRefresh(
@@ -543,13 +550,15 @@ export const onPeerRefresh = (call: Call, leg: Leg, m: SipRequest): Step | undef
   if (m.method === "INVITE" && session?.refresh?.request.method === "INVITE")
     return [call, [sendOn(call, leg, createResponse(m, 491))]]
   const peerOrigin = leg === "A" ? timers.aOrigin : timers.bOrigin
+  const ours = sdpBody(leg === "A" ? timers.aSdp : timers.bSdp)
+  // A re-INVITE only refreshes when it re-offers the peer's last SDP and the suite has one to answer with.
   const onlyRefresh =
     m.method === "UPDATE"
       ? m.body.length === 0
-      : isSdp(m) && peerOrigin !== undefined && originOf(m.body) === peerOrigin
+      : isSdp(m) && ours !== undefined && peerOrigin !== undefined && originOf(m.body) === peerOrigin
   if (!onlyRefresh) return undefined
   const negotiated = negotiateRefresh(timers.policy, session, m)
-  const body = m.method === "INVITE" ? sdpBody(leg === "A" ? timers.aSdp : timers.bSdp) : undefined
+  const body = m.method === "INVITE" ? ours : undefined
   const headers: HeaderList = [
     ["Contact", contact(call.id)],
     ...(negotiated === undefined ? [] : answerHeaders(negotiated, undefined)),
@@ -597,7 +606,7 @@ export const onRelayedRefresh = (
   const asking = pending.from
   const far: Leg = asking === "A" ? "B" : "A"
   const farSession = legOf(call, far)
-  const farNext = fromAnswer(farSession, farSession?.minSE ?? call.sessionTimer.policy.minSE, response, true)
+  const farNext = fromAnswer(farSession, farSession?.minSE ?? call.sessionTimer.policy.minSE, response)
   const askNext = negotiateRefresh(call.sessionTimer.policy, legOf(call, asking), pending.received)
   let timers = call.sessionTimer
   const actions: CallAction[] = []

@@ -252,11 +252,14 @@ describe("§10: the suite refreshes where it is the refresher", () => {
         contentType: "application/sdp",
       }),
     )
-    const [, after] = stepCall(c1, { _tag: "FromB", message: ok })
+    const [c2, after] = stepCall(c1, { _tag: "FromB", message: ok })
     const [ack] = sentOn(after, "SendB") as SipRequest[]
     expect([ack?.method, ack?.cseq.seq]).toEqual(["ACK", reinvite?.cseq.seq])
     expect(sentOn(after, "SendA")).toEqual([])
     expect(timersOf(after)).toEqual([["SessionB", 45_000]])
+    // B did not get the ACK and sends its 200 again: the same ACK again, nothing else (§13.2.2.4).
+    const [, again] = stepCall(c2, { _tag: "FromB", message: ok })
+    expect(again).toEqual([{ _tag: "SendB", message: ack, to: expect.anything(), transport: "udp" }])
   })
 
   it("an UPDATE refused with 405 falls back to re-INVITE at once", () => {
