@@ -6,7 +6,7 @@
  * SDP negotiator lands.
  */
 import { makeTag, type ReferPolicy } from "@b2bua/contracts"
-import { createResponse, initialRSeq, type SipRequest } from "@b2bua/sip"
+import { createResponse, initialRSeq, type SipRequest, type SipResponse } from "@b2bua/sip"
 import {
   type BTarget,
   type Call,
@@ -26,13 +26,26 @@ import { ackToB, cancelToB, inviteToB, relayToA, requestToA, requestToB, toB } f
 import { onRedirect, refusedRedirect } from "./Redirect.js"
 import { answerReinvite, relayReinvite } from "./Reinvite.js"
 import { onPrackFromA, onReliableProvisional, reliableRSeq, retransmitReliable } from "./Reliable.js"
+import {
+  defaultSessionTimerPolicy,
+  initialSessionTimers,
+  observeSdp,
+  offerHeaders,
+  onAnswered,
+  onPeerRefresh,
+  onRefreshResponse,
+  onRelayedRefresh,
+  onSessionTimer,
+  retryAfter422,
+  type SessionTimerPolicy,
+} from "./SessionTimer.js"
 
 export * from "./CallState.js"
 export { hostPortOf, userPartOf } from "./LegMessages.js"
 
 /** Starts the B-leg attempt towards `dest`: INVITE, its retransmission and give-up timers. */
 const attempt = (call: Call, dest: BTarget, nextTargets: ReadonlyArray<BTarget>, seq: number): Step => {
-  const bInvite = inviteToB(call, dest, seq)
+  const bInvite = inviteToB(call, dest, seq, offerHeaders(call.sessionTimer, call.aInvite, dest.drop))
   const next: Call = {
     ...call,
     dest,
@@ -81,6 +94,7 @@ export const startCall = (
   aInvite: SipRequest,
   id: CallIdentity,
   targets: readonly [BTarget, ...ReadonlyArray<BTarget>],
+  sessionTimers: SessionTimerPolicy = defaultSessionTimerPolicy,
   /** What the caller's (inbound) trunk allows it (contracts Routing). */
   inbound: { readonly refer?: ReferPolicy | undefined } = {},
 ): Step => {
@@ -114,10 +128,12 @@ export const startCall = (
     bRSeq: undefined,
     bOwnPrack: undefined,
     lateAck: undefined,
+    sessionTimer: initialSessionTimers(sessionTimers),
     sent: 0,
     aRefer: inbound.refer,
   }
-  const [call, actions] = attempt(draft, first, rest, 1)
+  // The caller's offer and the B-leg INVITE are SDP the session timers keep (a refresh re-offers it).
+  const [call, actions] = observeSdp({ _tag: "FromA", message: aInvite }, attempt(draft, first, rest, 1))
   return [
     call,
     [
@@ -125,6 +141,39 @@ export const startCall = (
       ...actions,
       // Timer C > 3 minutes (§16.6 step 11) covers the whole setup, whatever failover does.
       { _tag: "StartTimer", timer: "C", delayMs: TIMER_C },
+    ],
+  ]
+}
+
+/**
+ * RFC 4028 §7.3: the callee wants a longer session interval: the B-leg INVITE is sent again (same target,
+ * next CSeq) asking for the callee's Min-SE. The 422 never reaches A — A's interval was fine; when no retry
+ * helps, A gets 500.
+ */
+const retrySessionInterval = (call: Call, m: SipResponse, ack: SipRequest): Step => {
+  const timers = retryAfter422(call.sessionTimer, m)
+  if (timers === undefined) {
+    const toA = createResponse(call.aInvite, 500, {
+      toTag: call.aTag,
+      reason: "Server Internal Error (the destination refused the session interval)",
+    })
+    return [
+      { ...call, phase: "Ended", aFinal: toA },
+      [toB(call, ack), { _tag: "SendA", message: toA }, { _tag: "Ended", reason: "B-leg 422" }],
+    ]
+  }
+  const [next, actions] = attempt(
+    { ...call, sessionTimer: timers },
+    call.dest,
+    call.nextTargets,
+    call.bLocalSeq + 1,
+  )
+  return [
+    next,
+    [
+      toB(call, ack),
+      ...actions.filter((a) => a._tag !== "Attempt"),
+      { _tag: "SessionTimer", leg: "B", what: "retry-422" },
     ],
   ]
 }
@@ -220,8 +269,15 @@ const hangUp = (call: Call, reason: string, status: number): Step => {
   )
 }
 
+/** The answer to a relayed re-INVITE, with each leg's session timer restarted (RFC 4028). */
+const answerRelayed = (call: Call, pending: NonNullable<Call["reinvite"]>, m: SipResponse): Step => {
+  const refreshed = onRelayedRefresh(call, pending, m)
+  const [next, actions] = answerReinvite(refreshed.call, pending, m, refreshed.headers)
+  return [next, [...actions, ...refreshed.actions]]
+}
+
 export const stepCall = (call: Call, event: CallEvent): Step =>
-  call.phase === "Ended" ? afterEnd(call, event) : stepLateOffer(call, event, stepLive)
+  observeSdp(event, call.phase === "Ended" ? afterEnd(call, event) : stepLateOffer(call, event, stepLive))
 
 /** The call before it ended; late offers (LateOffer.ts) have seen the event first. */
 const stepLive = (call: Call, event: CallEvent): Step => {
@@ -262,17 +318,23 @@ const stepLive = (call: Call, event: CallEvent): Step => {
         return canFailOver(call) ? failOver(call, []) : timeout(call)
       case "C":
         return call.phase === "Early" || call.phase === "Calling" ? timeout(call) : [call, []]
+      case "SessionA":
+        return onSessionTimer(call, "A")
+      case "SessionB":
+        return onSessionTimer(call, "B")
     }
   }
   const m = event.message
   if (event._tag === "FromB") {
     if (m.kind === "response") {
+      const refreshed = onRefreshResponse(call, "B", m)
+      if (refreshed !== undefined) return refreshed
       if (
         m.cseq.method === "INVITE" &&
         call.reinvite?.from === "A" &&
         m.cseq.seq === call.reinvite.relayed.cseq.seq
       ) {
-        return answerReinvite(call, call.reinvite, m)
+        return answerRelayed(call, call.reinvite, m)
       }
       if (m.cseq.method === "INVITE") {
         // A late response of an earlier attempt (failover moved on): not this dialog's any more.
@@ -309,13 +371,16 @@ const stepLive = (call: Call, event: CallEvent): Step => {
             return [withBye, [toB(next, ack), ...byeActions]]
           }
           if (call.aFinal !== undefined) return [next, [toB(next, ack)]] // 2xx retransmission
-          const toA = relayToA(next, m)
+          // RFC 4028 §7.2/§9: each leg's session timer starts; the 2xx to A carries A's.
+          const timers = onAnswered(next, m)
+          const toA = relayToA(next, m, timers.toA)
           // A late offer: B's ACK waits for A's, which carries the answer (LateOffer.ts).
           const late = lateOfferIn2xx(call, m)
           return [
             {
               ...next,
               aFinal: toA,
+              sessionTimer: timers.timers,
               lateAck: late
                 ? awaitLateAnswer("A", call.aInvite.cseq.seq, call.bInvite, m, next.bTarget, toA, false)
                 : undefined,
@@ -324,6 +389,7 @@ const stepLive = (call: Call, event: CallEvent): Step => {
               ...(late ? [] : [toB(next, ack)]),
               { _tag: "SendA", message: toA },
               { _tag: "StartTimer", timer: "R", delayMs: T1 },
+              ...timers.actions,
             ],
           ]
         }
@@ -336,6 +402,7 @@ const stepLive = (call: Call, event: CallEvent): Step => {
             [ack, { _tag: "Ended", reason: `B-leg ${m.status} after the A-leg's final response` }],
           ]
         }
+        if (m.status === 422) return retrySessionInterval(call, m, ackToB(call, m))
         const fail = (c: Call): Step => {
           if (canFailOver(c) && c.dest.failoverCodes.includes(m.status)) return failOver(c, [])
           const toA = m.status < 400 ? refusedRedirect(c, m) : relayToA(c, m)
@@ -364,6 +431,10 @@ const stepLive = (call: Call, event: CallEvent): Step => {
       return [withBye, [toB(call, ok), ...byeActions]]
     }
     if (m.method === "ACK") return [call, []]
+    if (m.method === "INVITE" || m.method === "UPDATE") {
+      const local = onPeerRefresh(call, "B", m)
+      if (local !== undefined) return local
+    }
     if (m.method === "INVITE") return relayReinvite(call, "B", m)
     if (m.method === "REFER") return relayRefer(call, "B", m)
     if (RELAYED_METHODS.includes(m.method)) return relayRequest(call, "B", m)
@@ -372,15 +443,21 @@ const stepLive = (call: Call, event: CallEvent): Step => {
 
   // From the caller.
   if (m.kind === "response") {
+    const refreshed = onRefreshResponse(call, "A", m)
+    if (refreshed !== undefined) return refreshed
     if (
       m.cseq.method === "INVITE" &&
       call.reinvite?.from === "B" &&
       m.cseq.seq === call.reinvite.relayed.cseq.seq
     ) {
-      return answerReinvite(call, call.reinvite, m)
+      return answerRelayed(call, call.reinvite, m)
     }
     if (m.cseq.method === "BYE" && m.status >= 200) return byeAnswered(call, "A", m)
     return relayResponse(call, "A", m)
+  }
+  if ((m.method === "INVITE" || m.method === "UPDATE") && m.toTag !== undefined) {
+    const local = onPeerRefresh(call, "A", m)
+    if (local !== undefined) return local
   }
   if (m.toTag !== undefined && m.method === "REFER") return relayRefer(call, "A", m)
   if (RELAYED_METHODS.includes(m.method) && m.toTag !== undefined) return relayRequest(call, "A", m)

@@ -65,6 +65,7 @@ import { locateTargets } from "./routing/Locate.js"
 import { type RoutingConfigError, startRouting } from "./routing/RoutingStore.js"
 import { TrunkLimits } from "./routing/TrunkLimits.js"
 import { shareTrunkLoad } from "./routing/TrunkLoadSharing.js"
+import { admitSessionTimer, resumeSessionTimers, sessionTimersChanged } from "./SessionTimer.js"
 
 interface Actor {
   readonly key: string
@@ -96,6 +97,9 @@ export interface CallControlStats {
   callsEnded: number
   callsTakenOver: number
   mailboxOverflows: number
+  /** RFC 4028: refreshes the suite sent or received, sessions that expired, refreshes that failed. */
+  sessionRefreshes: number
+  sessionExpiries: number
 }
 
 export interface RunningCallControl {
@@ -143,7 +147,14 @@ export const runCallControl = (
     const byBTag = new Map<string, Actor>()
     /** Calls not yet ended (lingering ended calls are not counted against the limit). */
     let active = 0
-    const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, callsTakenOver: 0, mailboxOverflows: 0 }
+    const stats: CallControlStats = {
+      callsStarted: 0,
+      callsEnded: 0,
+      callsTakenOver: 0,
+      mailboxOverflows: 0,
+      sessionRefreshes: 0,
+      sessionExpiries: 0,
+    }
     const fork = Effect.runForkWith(yield* Effect.context<never>())
     // The streams operators read (the admin API creates them too; whoever starts first).
     for (const definition of [adminStreams.callEvents, adminStreams.callRecords])
@@ -269,6 +280,17 @@ export const runCallControl = (
             actor.outboundTrunk = action.trunk
             if (trunk !== undefined) limits.take(trunk, Date.now())
           })
+        case "SessionTimer":
+          return Effect.gen(function* () {
+            if (action.what === "refreshed") stats.sessionRefreshes++
+            if (action.what === "expired" || action.what === "refresh-failed") stats.sessionExpiries++
+            const log =
+              action.what === "refreshed" || action.what === "refresh-sent" ? Effect.logDebug : Effect.logInfo
+            yield* log("session timer").pipe(
+              Effect.annotateLogs({ callId: actor.call.aInvite.callId, leg: action.leg, what: action.what }),
+            )
+            return undefined
+          })
         case "StartTimer":
           return Effect.sync((): undefined => {
             const previous = actor.timers.get(action.timer)
@@ -343,7 +365,8 @@ export const runCallControl = (
       before.phase !== after.phase ||
       before.bRemoteTag !== after.bRemoteTag ||
       before.aLocalSeq !== after.aLocalSeq ||
-      before.bLocalSeq !== after.bLocalSeq
+      before.bLocalSeq !== after.bLocalSeq ||
+      sessionTimersChanged(before.sessionTimer, after.sessionTimer)
 
     /** Who ended the call: the first BYE or CANCEL seen decides (an operator or the suite set it themselves). */
     const noteHangup = (actor: Actor, event: CallEvent) => {
@@ -453,6 +476,7 @@ export const runCallControl = (
           invite,
           { owner, random: randomBytes(6).toString("hex"), local: localOf(meta) },
           targets,
+          config.sessionTimer,
           { refer: routing.current().trunk(inboundTrunk)?.refer },
         )
         const inbound = routing.current().trunk(inboundTrunk)
@@ -558,6 +582,8 @@ export const runCallControl = (
         )
         stats.callsTakenOver++
         active++
+        // The survivor keeps each leg's session timer running (RFC 4028): re-armed from now.
+        yield* performAll(actor, resumeSessionTimers(actor.call))
         yield* Effect.logInfo("call taken over").pipe(
           Effect.annotateLogs({ callId: stored.call.aInvite.callId, from: stored.owner }),
         )
@@ -619,7 +645,7 @@ export const runCallControl = (
         const key = callKey(sip)
         if (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(key) && !claiming.has(key)) {
           // RFC 3261 §8.2 / §16.3: 483 at Max-Forwards 0, 416, 420, 415 ... before any B-leg exists.
-          const invalid = validateRequest(sip, REQUEST_POLICY)
+          const invalid = validateRequest(sip, REQUEST_POLICY) ?? admitSessionTimer(sip, config.sessionTimer)
           if (invalid !== undefined) {
             yield* mine()
             return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)

@@ -17,6 +17,7 @@ import {
 import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
 import { Result, Schema } from "effect"
 import type { BTarget, Call, CallPhase } from "./Call.js"
+import { decodeSessionTimers, defaultSessionTimerPolicy, encodeSessionTimers } from "./SessionTimer.js"
 
 export interface StoredCall {
   readonly owner: string
@@ -44,6 +45,7 @@ export const encodeCall = (
     reliable: _reliable,
     bOwnPrack: _prack,
     lateAck: _late,
+    sessionTimer,
     ...rest
   } = call
   return new TextEncoder().encode(
@@ -57,6 +59,7 @@ export const encodeCall = (
         aInvite: b64(aInvite),
         bInvite: b64(bInvite),
         aFinal: aFinal === undefined ? null : b64(aFinal),
+        sessionTimer: encodeSessionTimers(sessionTimer),
       },
     }),
   )
@@ -238,6 +241,9 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
   ) {
     return "stored call: missing fields"
   }
+  // Session timers (RFC 4028): a record from before them starts without leg timers.
+  const sessionTimer = decodeSessionTimers(c.get("sessionTimer"), defaultSessionTimerPolicy)
+  if (typeof sessionTimer === "string") return `stored call: ${sessionTimer}`
   const media = decodeMediaState(top.get("media"))
   if (media instanceof SdpNegotiationContractError) return `stored call: ${media.message}`
   return {
@@ -273,6 +279,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       bOwnPrack: undefined,
       lateAck: undefined,
       byes: [],
+      sessionTimer,
       sent,
       redirected: num(c, "redirected"),
       aRefer: REFER_POLICIES.find((p) => p === c.get("aRefer")),

@@ -4,6 +4,7 @@
  */
 import type { Owner, RedirectPolicy, ReferPolicy } from "@b2bua/contracts"
 import type { ReliableSender, SipRequest, SipResponse } from "@b2bua/sip"
+import type { SessionTimerOutcome, SessionTimers } from "./SessionTimer.js"
 
 export type CallPhase = "Calling" | "Early" | "Answered" | "Ending" | "Ended"
 
@@ -90,6 +91,8 @@ export interface Call {
   readonly bOwnPrack: SipRequest | undefined
   /** A late offer (offer in a 2xx, answer in the ACK) whose ACK is relayed (LateOffer.ts). */
   readonly lateAck: PendingLateAck | undefined
+  /** Session timers (RFC 4028) of each leg: SessionTimer.ts. */
+  readonly sessionTimer: SessionTimers
   /** Requests sent so far (makes each branch unique). */
   readonly sent: number
   /** 3xx redirections followed so far (Redirect.ts bounds them). */
@@ -140,9 +143,10 @@ export interface PendingLateAck {
 
 /**
  * INVITE client A/B/C, BYE retransmission E, 2xx retransmission R, reliable provisional P (RFC 3262 §3),
- * L: the 2xx with a late offer to a re-INVITE, retransmitted until its ACK (§13.3.1.4).
+ * L: the 2xx with a late offer to a re-INVITE, retransmitted until its ACK (§13.3.1.4), and each leg's
+ * session timer (RFC 4028 §10: refresh, its retransmission, or expiry).
  */
-export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P" | "L"
+export type CallTimer = "A" | "B" | "C" | "E" | "R" | "P" | "L" | "SessionA" | "SessionB"
 
 export type CallEvent =
   | { readonly _tag: "FromA"; readonly message: SipRequest | SipResponse }
@@ -174,6 +178,8 @@ export type CallAction =
   | { readonly _tag: "Ended"; readonly reason: string }
   /** A B-leg attempt starts towards a trunk (the shell counts the trunk's calls). */
   | { readonly _tag: "Attempt"; readonly trunk: string }
+  /** What a leg's session timer did (the shell logs and counts it). */
+  | { readonly _tag: "SessionTimer"; readonly leg: "A" | "B"; readonly what: SessionTimerOutcome }
 
 /** RFC 3261 §17.1.1.1 T1, and the INVITE timers the call runs on its B-leg: Timer B = 64*T1 (no answer at
  * all), Timer C > 3 minutes (§16.6 step 11: a provisional but no final response). */

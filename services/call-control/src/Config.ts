@@ -15,6 +15,7 @@ import {
 } from "@b2bua/contracts"
 import { Data, Result } from "effect"
 import type { MediaMode } from "./media/MediaSeam.js"
+import { RFC4028_MIN_SE, type SessionTimerPolicy } from "./SessionTimer.js"
 
 export interface CallControlConfig {
   readonly instance: InstanceId
@@ -37,6 +38,8 @@ export interface CallControlConfig {
   readonly advertisedHost: string
   /** Most calls in progress on this instance; beyond it new INVITEs are refused (503 at the edge). */
   readonly maxCalls: number
+  /** Session timers (RFC 4028): the interval asked on B-legs, the Min-SE, the A-leg refresher policy. */
+  readonly sessionTimer: SessionTimerPolicy
 }
 
 export class CallControlConfigError extends Data.TaggedError("CallControlConfigError")<{
@@ -101,6 +104,7 @@ export const loadConfig = (env: Env): CallControlConfig => {
       reason: `expected service or local, got "${auth}"`,
     })
   }
+  const sessionTimer = loadSessionTimer(env)
   return {
     instance: instanceText === undefined ? defaultInstanceId("c") : InstanceId(instanceText),
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
@@ -113,7 +117,38 @@ export const loadConfig = (env: Env): CallControlConfig => {
     auth,
     advertisedHost: env.B2BUA_ADVERTISED_HOST ?? "127.0.0.1",
     maxCalls: Number(maxCallsText),
+    sessionTimer,
   }
+}
+
+/** RFC 4028 §4/§5: intervals of at least 90 s; the interval asked for is at least the Min-SE. */
+const loadSessionTimer = (env: Env): SessionTimerPolicy => {
+  const minText = env.B2BUA_MIN_SE ?? String(RFC4028_MIN_SE)
+  if (!/^\d{1,5}$/.test(minText) || Number(minText) < RFC4028_MIN_SE || Number(minText) > 86400) {
+    throw new CallControlConfigError({
+      key: "B2BUA_MIN_SE",
+      reason: `expected seconds from ${RFC4028_MIN_SE} to 86400, got "${minText}"`,
+    })
+  }
+  const intervalText = env.B2BUA_SESSION_EXPIRES ?? "1800"
+  if (
+    !/^\d{1,5}$/.test(intervalText) ||
+    Number(intervalText) < Number(minText) ||
+    Number(intervalText) > 86400
+  ) {
+    throw new CallControlConfigError({
+      key: "B2BUA_SESSION_EXPIRES",
+      reason: `expected seconds from B2BUA_MIN_SE (${minText}) to 86400, got "${intervalText}"`,
+    })
+  }
+  const refresher = env.B2BUA_SESSION_REFRESHER ?? "uac"
+  if (refresher !== "uac" && refresher !== "uas") {
+    throw new CallControlConfigError({
+      key: "B2BUA_SESSION_REFRESHER",
+      reason: `expected uac or uas, got "${refresher}"`,
+    })
+  }
+  return { interval: Number(intervalText), minSE: Number(minText), aRefresher: refresher }
 }
 
 /** The file is checked at start even when the store already has a configuration: a typo fails loudly. */

@@ -8,6 +8,7 @@
 import { createResponse, type HeaderList, type SipRequest, type SipResponse } from "@b2bua/sip"
 import type { Call, CallAction, PendingReinvite, Step } from "./CallState.js"
 import { bodyOf, bodyOptions, endToEnd, requestToA, requestToB, toB } from "./LegMessages.js"
+import { onRelayedRefresh, relayedRequestHeaders } from "./SessionTimer.js"
 
 export const RELAYED_METHODS: ReadonlyArray<string> = ["UPDATE", "INFO", "NOTIFY", "MESSAGE", "OPTIONS"]
 const MAX_RELAYS = 8
@@ -51,10 +52,13 @@ export const relayRequest = (call: Call, from: "A" | "B", m: SipRequest): Step =
     return reply(500, "Server Internal Error (no dialog on the other leg yet)", [["Retry-After", "1"]])
   if (call.relays.length >= MAX_RELAYS)
     return reply(500, "Server Internal Error (too many requests in progress)", [["Retry-After", "1"]])
+  // An UPDATE refreshes the session (RFC 4028): the relayed copy carries the far leg's own timer.
+  const headers =
+    m.method === "UPDATE" ? [...relayedHeaders(m), ...relayedRequestHeaders(call, to, m)] : relayedHeaders(m)
   const [next, relayed] =
     to === "B"
-      ? requestToB(call, m.method, relayedHeaders(m), bodyOf(m))
-      : requestToA(call, m.method, relayedHeaders(m), bodyOf(m))
+      ? requestToB(call, m.method, headers, bodyOf(m))
+      : requestToA(call, m.method, headers, bodyOf(m))
   const pending: PendingReinvite = { from, received: m, relayed }
   return [{ ...next, relays: [...next.relays, pending] }, [sendOn(next, to, relayed)]]
 }
@@ -82,10 +86,18 @@ export const relayResponse = (call: Call, side: "A" | "B", response: SipResponse
       r.relayed.method === response.cseq.method,
   )
   if (pending === undefined || response.status < 200) return [call, []]
+  // A 2xx to a relayed UPDATE refreshed both legs' sessions (RFC 4028): each timer restarts.
+  const refreshed =
+    pending.received.method === "UPDATE"
+      ? onRelayedRefresh(call, pending, response)
+      : { call, headers: [], actions: [] }
   const answer = createResponse(pending.received, response.status, {
     reason: response.reason,
-    headers: relayedHeaders(response),
+    headers: [...relayedHeaders(response), ...refreshed.headers],
     ...bodyOptions(bodyOf(response)),
   })
-  return [{ ...call, relays: call.relays.filter((r) => r !== pending) }, [sendOn(call, pending.from, answer)]]
+  return [
+    { ...refreshed.call, relays: refreshed.call.relays.filter((r) => r !== pending) },
+    [sendOn(call, pending.from, answer), ...refreshed.actions],
+  ]
 }

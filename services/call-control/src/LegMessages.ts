@@ -23,16 +23,11 @@ export const via = (call: Call, n: number): string =>
 
 export const contact = (id: CallIdentity): string => `<sip:b2bua@${id.local.host}:${id.local.port}>`
 
-/** Headers whose meaning is the session's, not the hop's: copied from one leg's request to the other's. */
-export const END_TO_END = [
-  "content-type",
-  "supported",
-  "allow",
-  "session-expires",
-  "min-se",
-  "privacy",
-  "p-asserted-identity",
-]
+/**
+ * Headers whose meaning is the session's, not the hop's: copied from one leg's request to the other's.
+ * Session-Expires and Min-SE are not: each leg negotiates its own session timer (SessionTimer.ts).
+ */
+export const END_TO_END = ["content-type", "supported", "allow", "privacy", "p-asserted-identity"]
 
 export const endToEnd = (request: SipRequest | SipResponse, drop: ReadonlyArray<string> = []): HeaderList =>
   request.fields
@@ -55,8 +50,9 @@ export const toB = (call: Call, message: SipRequest | SipResponse): CallAction =
   transport: call.dest.transport,
 })
 
-/** The B-leg INVITE for one target: fresh branch and CSeq, the target's numbers and header policy. */
-export const inviteToB = (call: Call, dest: BTarget, seq: number): SipRequest => {
+/** The B-leg INVITE for one target: fresh branch and CSeq, the target's numbers and header policy;
+ * `extra` are the suite's own headers for the leg (its session timer). */
+export const inviteToB = (call: Call, dest: BTarget, seq: number, extra: HeaderList = []): SipRequest => {
   const a = call.aInvite
   const targetUri =
     dest.contactUri ??
@@ -76,6 +72,7 @@ export const inviteToB = (call: Call, dest: BTarget, seq: number): SipRequest =>
       ["Contact", contact(call.id)],
       ...endToEnd(a, dest.drop),
       ...history(a, dest.drop),
+      ...extra,
     ],
     body: a.body,
     ...(a.contentType === undefined ? {} : { contentType: a.contentType }),

@@ -3,6 +3,7 @@ import { createResponse, type HeaderList, type SipRequest, type SipResponse } fr
 import { type Call, type CallAction, type PendingReinvite, type Step, T1 } from "./CallState.js"
 import { awaitLateAnswer, isLateOffer } from "./LateOffer.js"
 import { ackFor, bodyOf, bodyOptions, contact, endToEnd, requestToA, requestToB, toB } from "./LegMessages.js"
+import { relayedRequestHeaders } from "./SessionTimer.js"
 
 /**
  * A re-INVITE from one leg (hold/resume, codec change, T.38): relayed into the other leg's dialog with
@@ -14,15 +15,26 @@ export const relayReinvite = (call: Call, from: "A" | "B", m: SipRequest): Step 
     return from === "A" ? { _tag: "SendA", message: response } : toB(call, response)
   }
   if (call.reinvite !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
-  const extra: HeaderList = [["Contact", contact(call.id)], ...endToEnd(m)]
+  // Each leg keeps its own session timer (RFC 4028): the relayed copy carries the far leg's.
+  const extra: HeaderList = [
+    ["Contact", contact(call.id)],
+    ...endToEnd(m),
+    ...relayedRequestHeaders(call, from === "A" ? "B" : "A", m),
+  ]
   const [next, relayed] =
     from === "A" ? requestToB(call, "INVITE", extra, bodyOf(m)) : requestToA(call, "INVITE", extra, bodyOf(m))
   const send: CallAction = from === "A" ? toB(call, relayed) : { _tag: "SendA", message: relayed }
   return [{ ...next, reinvite: { from, received: m, relayed } }, [reply(100), send]]
 }
 
-/** The answer to a relayed re-INVITE: ACKed on the leg it came from, relayed to the leg that asked. */
-export const answerReinvite = (call: Call, pending: PendingReinvite, response: SipResponse): Step => {
+/** The answer to a relayed re-INVITE: ACKed on the leg it came from, relayed to the leg that asked
+ * (`extra`: the asking leg's own headers on a 2xx, its session timer). */
+export const answerReinvite = (
+  call: Call,
+  pending: PendingReinvite,
+  response: SipResponse,
+  extra: HeaderList = [],
+): Step => {
   if (response.status < 200) {
     if (response.status === 100) return [call, []]
     const provisional = createResponse(pending.received, response.status, { reason: response.reason })
@@ -33,7 +45,9 @@ export const answerReinvite = (call: Call, pending: PendingReinvite, response: S
   const answer = createResponse(pending.received, response.status, {
     reason: response.reason,
     headers:
-      response.status < 300 ? [["Contact", contact(call.id)], ...endToEnd(response)] : endToEnd(response),
+      response.status < 300
+        ? [["Contact", contact(call.id)], ...endToEnd(response), ...extra]
+        : endToEnd(response),
     ...bodyOptions(bodyOf(response)),
   })
   const next: Call = { ...call, reinvite: undefined, sent: call.sent + 1 }

@@ -9,7 +9,14 @@ import {
   serializeMessage,
 } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import { type BTarget, decodeCall, encodeCall, startCall, stepCall } from "../src/index.js"
+import {
+  type BTarget,
+  decodeCall,
+  encodeCall,
+  encodeSessionTimers,
+  startCall,
+  stepCall,
+} from "../src/index.js"
 
 const invite = parseMessageOrThrow(
   readFileSync(
@@ -63,9 +70,11 @@ describe("stored calls (takeover)", () => {
     if (typeof decoded === "string") throw new Error(decoded)
     expect(decoded.owner).toBe("cc1")
     expect(encodeSipEnvelopeHeaders(decoded.aMeta)).toEqual(encodeSipEnvelopeHeaders(meta))
-    const { aInvite, bInvite, aFinal, ...rest } = decoded.call
-    const { aInvite: a0, bInvite: b0, aFinal: f0, ...rest0 } = answered
+    const { aInvite, bInvite, aFinal, sessionTimer, ...rest } = decoded.call
+    const { aInvite: a0, bInvite: b0, aFinal: f0, sessionTimer: t0, ...rest0 } = answered
     expect(rest).toEqual(rest0)
+    // Session timers are stored in their plain form (SDPs as bytes): SessionTimer.test.ts.
+    expect(encodeSessionTimers(sessionTimer)).toEqual(encodeSessionTimers(t0))
     expect(serializeMessage(aInvite).equals(serializeMessage(a0))).toBe(true)
     expect(serializeMessage(bInvite).equals(serializeMessage(b0))).toBe(true)
     expect(aFinal && serializeMessage(aFinal).equals(serializeMessage(f0!))).toBe(true)

@@ -171,7 +171,7 @@ describe("3xx from the B-leg (RFC 3261 §8.1.3.4)", () => {
 
 describe("REFER within a call (RFC 3515)", () => {
   const answered = (target: BTarget, refer?: "relay") => {
-    const [c0] = startCall(guideInvite(), id, [target], refer === undefined ? {} : { refer })
+    const [c0] = startCall(guideInvite(), id, [target], undefined, refer === undefined ? {} : { refer })
     return stepCall(c0, {
       _tag: "FromB",
       message: wire(

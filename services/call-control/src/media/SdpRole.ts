@@ -4,6 +4,7 @@
  */
 import type { SipRequest, SipResponse } from "@b2bua/sip"
 import type { Call } from "../CallState.js"
+import { isOwnRefresh } from "../SessionTimer.js"
 
 export type SdpRole = "offer" | "answer"
 
@@ -30,7 +31,8 @@ export const sdpRole = (
   message: SipRequest | SipResponse,
   toLeg: "A" | "B",
 ): SdpRole | undefined => {
-  if (!carriesSdp(message)) return undefined
+  // A session refresh (RFC 4028) re-offers the suite's SDP on that leg as the negotiator produced it.
+  if (!carriesSdp(message) || isOwnRefresh(call, message)) return undefined
   if (message.kind === "request") {
     switch (message.method) {
       case "ACK":
