@@ -66,6 +66,8 @@ import { type RoutingConfigError, startRouting } from "./routing/RoutingStore.js
 import { TrunkLimits } from "./routing/TrunkLimits.js"
 import { shareTrunkLoad } from "./routing/TrunkLoadSharing.js"
 import { admitSessionTimer, resumeSessionTimers, sessionTimersChanged } from "./SessionTimer.js"
+import { checkSubscribe } from "./Subscription.js"
+import { makeSubscriptions } from "./SubscriptionActor.js"
 
 interface Actor {
   readonly key: string
@@ -110,7 +112,7 @@ export interface RunningCallControl {
 /** Each call's mailbox holds this many messages; beyond it messages are dropped (and counted): SIP
  * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
 const MAILBOX = 256
-const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, NOTIFY, MESSAGE, PRACK, REFER"
+const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, SUBSCRIBE, NOTIFY, MESSAGE, PRACK, REFER"
 
 /** What call control accepts on a new INVITE (the B2BUA forwards, so Max-Forwards applies). */
 const REQUEST_POLICY: RequestPolicy = {
@@ -210,6 +212,14 @@ export const runCallControl = (
           }),
         )
         .pipe(Effect.orDie)
+
+    // Bridged subscriptions (RFC 6665): their own actors (SubscriptionActor.ts), the same claims and routing.
+    const subscriptions = yield* makeSubscriptions({
+      owner,
+      localOf,
+      send: sendVia,
+      releaseClaim: (s) => claims.remove(claimKey(s.callId, s.fromTag)).pipe(Effect.ignore),
+    })
 
     const replyTo = (
       meta: SipEnvelopeMeta,
@@ -628,6 +638,7 @@ export const runCallControl = (
             found.side === "A" ? { _tag: "FromA", message: sip } : { _tag: "FromB", message: sip },
           )
         }
+        if (yield* subscriptions.dispatch(meta, sip)) return
         if (sip.kind === "request" && sip.method !== "ACK") yield* replyTo(meta, sip, 481)
       })
 
@@ -643,9 +654,20 @@ export const runCallControl = (
         const mine = () =>
           m.respond(encodeNewRequestReply({ v: 1, owner: config.instance })).pipe(Effect.ignore)
         const key = callKey(sip)
-        if (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(key) && !claiming.has(key)) {
+        // A dialog-creating SUBSCRIBE (RFC 6665) is bridged like an INVITE: same claim, identification, routing.
+        const subscribe =
+          sip.method === "SUBSCRIBE" &&
+          sip.toTag === undefined &&
+          subscriptions.isNew(sip) &&
+          !claiming.has(key)
+        if (
+          subscribe ||
+          (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(key) && !claiming.has(key))
+        ) {
           // RFC 3261 §8.2 / §16.3: 483 at Max-Forwards 0, 416, 420, 415 ... before any B-leg exists.
-          const invalid = validateRequest(sip, REQUEST_POLICY) ?? admitSessionTimer(sip, config.sessionTimer)
+          const invalid = subscribe
+            ? checkSubscribe(sip, REQUEST_POLICY)
+            : (validateRequest(sip, REQUEST_POLICY) ?? admitSessionTimer(sip, config.sessionTimer))
           if (invalid !== undefined) {
             yield* mine()
             return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)
@@ -686,7 +708,7 @@ export const runCallControl = (
             yield* mine()
             return yield* replyTo(meta, sip, routed.status, routed.headers, routed.reason)
           }
-          if (active >= config.maxCalls) {
+          if (active + subscriptions.active() >= config.maxCalls) {
             return yield* m
               .respond(
                 encodeNewRequestReply({
@@ -724,7 +746,8 @@ export const runCallControl = (
             }
           }
           yield* mine()
-          yield* startActor(sip, meta, routed.inbound, routed.targets)
+          if (subscribe) yield* subscriptions.start({ subscribe: sip, meta, targets: routed.targets })
+          else yield* startActor(sip, meta, routed.inbound, routed.targets)
           claiming.delete(key)
           return
         }
@@ -740,7 +763,8 @@ export const runCallControl = (
           find(sip) !== undefined ||
           sip.method === "ACK" ||
           sip.toTag !== undefined ||
-          sip.method === "CANCEL"
+          sip.method === "CANCEL" ||
+          sip.method === "SUBSCRIBE"
         )
           return yield* dispatch(meta, sip)
         return yield* replyTo(meta, sip, 405, [["Allow", ALLOW]])
@@ -756,9 +780,9 @@ export const runCallControl = (
         // with the same identifiers (a retry after 407, RFC 3261 §22.2) comes here: it is a new call.
         if (
           sip.kind === "request" &&
-          sip.method === "INVITE" &&
           sip.toTag === undefined &&
-          find(sip) === undefined
+          ((sip.method === "INVITE" && find(sip) === undefined) ||
+            (sip.method === "SUBSCRIBE" && subscriptions.isNew(sip)))
         )
           return yield* onNew({ ...m, respond: () => Effect.void })
         yield* dispatch(decoded.meta, sip)

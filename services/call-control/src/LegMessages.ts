@@ -18,7 +18,11 @@ export const hostPortOf = (uri: string): HostPort | undefined => {
 /** The user part of a SIP/SIPS/tel URI (the number being called or calling). */
 export const userPartOf = (uri: string): string => /^(?:sips?|tel):([^@;:]+)/i.exec(uri)?.[1] ?? "anonymous"
 
-export const via = (call: Call, n: number): string =>
+/** The suite's Via for its n-th request of a call or subscription (the branch names the owner). */
+export const via = (
+  call: { readonly id: CallIdentity; readonly dest: Pick<BTarget, "transport"> },
+  n: number,
+): string =>
   `SIP/2.0/${call.dest.transport.toUpperCase()} ${call.id.local.host}:${call.id.local.port};branch=${makeBranch(call.id.owner, `${call.id.random}${n}`)};rport`
 
 export const contact = (id: CallIdentity): string => `<sip:b2bua@${id.local.host}:${id.local.port}>`
@@ -54,9 +58,7 @@ export const toB = (call: Call, message: SipRequest | SipResponse): CallAction =
  * `extra` are the suite's own headers for the leg (its session timer). */
 export const inviteToB = (call: Call, dest: BTarget, seq: number, extra: HeaderList = []): SipRequest => {
   const a = call.aInvite
-  const targetUri =
-    dest.contactUri ??
-    `sip:${dest.called}@${formatHost(dest.host)}:${dest.port}${dest.transport === "tcp" ? ";transport=tcp" : ""}`
+  const targetUri = targetUriOf(dest)
   // RFC 3261 §16.6 step 3 (applied by the B2BUA as a forwarding element): Max-Forwards decremented.
   const maxForwards = (a.maxForwards ?? 70) - 1
   return buildRequest({
@@ -80,6 +82,11 @@ export const inviteToB = (call: Call, dest: BTarget, seq: number, extra: HeaderL
 }
 
 export const formatHost = (host: string): string => (host.includes(":") ? `[${host}]` : host)
+
+/** The B-leg Request-URI (and To) for a target: a registered contact, else the called number at the gateway. */
+export const targetUriOf = (dest: BTarget): string =>
+  dest.contactUri ??
+  `sip:${dest.called}@${formatHost(dest.host)}:${dest.port}${dest.transport === "tcp" ? ";transport=tcp" : ""}`
 
 /** Relays a B-leg response to the A-leg INVITE with the suite's tag, Contact and the same body. */
 export const relayToA = (call: Call, response: SipResponse, extra: HeaderList = []): SipResponse =>

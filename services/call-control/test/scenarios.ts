@@ -554,3 +554,158 @@ Content-Length: 0
 </scenario>
 `,
   )
+
+/** An in-dialog SUBSCRIBE from the SIPp subscriber (refresh or unsubscribe), to the suite's Contact. */
+const SUBSCRIBE_IN_DIALOG = (seq: number, expires: number) => `SUBSCRIBE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: ${seq} SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Event: X-NECSIPEXT2CTRL;id=7
+Expires: ${expires}
+Max-Forwards: 70
+Content-Length: 0
+`
+
+/**
+ * A subscriber (RFC 6665, the guide's event package): SUBSCRIBE → 200, the first NOTIFY answered, a
+ * refresh → 200 with Expires, then an unsubscribe (Expires: 0) → 200 and the final NOTIFY (terminated)
+ * answered. Each response from the suite must carry the Expires the notifier chose.
+ */
+export const uacSubscriber = (): string =>
+  write(
+    "uac-subscribe-refresh-unsubscribe.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-subscribe-refresh-unsubscribe">
+  <send retrans="500"><![CDATA[
+SUBSCRIBE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Event: X-NECSIPEXT2CTRL;id=7
+Expires: 3627
+Accept: application/X-NECSIPEXT2MLv1
+User-Agent: NEC-DPV-001-A-XX(NECSIPEXT2MLUA_v1)
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="^ *600 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="e1"/>
+    </action>
+  </recv>
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="^ *active" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="s1"/>
+      <ereg regexp="^ *X-NECSIPEXT2CTRL;id=7 *$" search_in="hdr" header="Event:" check_it="true" assign_to="ev1"/>
+      <ereg regexp="Event-Fkey=8:speaker" search_in="body" check_it="true" assign_to="b1"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_LAST}]]></send>
+  <pause milliseconds="300"/>
+  <send retrans="500"><![CDATA[
+${SUBSCRIBE_IN_DIALOG(2, 600)}]]></send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *300 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="e2"/>
+    </action>
+  </recv>
+  <pause milliseconds="300"/>
+  <send retrans="500"><![CDATA[
+${SUBSCRIBE_IN_DIALOG(3, 0)}]]></send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *0 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="e3"/>
+    </action>
+  </recv>
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="^ *terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="s2"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_LAST}]]></send>
+  <Reference variables="e1,s1,ev1,b1,e2,e3,s2"/>
+</scenario>
+`,
+  )
+
+/** A NOTIFY from the SIPp notifier in the B-leg dialog (its From-tag, the suite's tag in To). */
+const NOTIFY_FROM_NOTIFIER = (seq: number, state: string, body: string) => `NOTIFY [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:notifier@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$subscriber]
+Call-ID: [call_id]
+CSeq: ${seq} NOTIFY
+Contact: <sip:notifier@[local_ip]:[local_port]>
+Event: X-NECSIPEXT2CTRL;id=7
+Subscription-State: ${state}
+Max-Forwards: 70
+Content-Type: application/X-NECSIPEXT2MLv1
+Content-Length: [len]
+
+${body}`
+
+/** A 200 to the last SUBSCRIBE received, with the notifier's tag, Contact and the Expires it grants. */
+const OK_TO_SUBSCRIBE = (expires: number, tag: boolean) => `SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]${tag ? ";tag=[pid]SIPpTag01[call_number]" : ""}
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:notifier@[local_ip]:[local_port]>
+Expires: ${expires}
+Content-Length: 0
+`
+
+/**
+ * A notifier facing the suite: it grants 600 s (then 300 s on refresh) and checks that the Event (with
+ * its id), Expires and Accept arrived; after the initial 200 it sends the guide's NOTIFY (speaker key),
+ * answers the refresh and the unsubscribe, and ends the subscription with NOTIFY terminated.
+ */
+export const uasNotifier = (): string =>
+  write(
+    "uas-notifier.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-notifier">
+  <recv request="SUBSCRIBE" rrs="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="subscriber"/>
+      <ereg regexp="^ *X-NECSIPEXT2CTRL;id=7 *$" search_in="hdr" header="Event:" check_it="true" assign_to="ev"/>
+      <ereg regexp="^ *3627 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="ex"/>
+      <ereg regexp="^ *application/X-NECSIPEXT2MLv1 *$" search_in="hdr" header="Accept:" check_it="true" assign_to="acc"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_SUBSCRIBE(600, true)}]]></send>
+  <pause milliseconds="100"/>
+  <send retrans="500"><![CDATA[
+${NOTIFY_FROM_NOTIFIER(1, "active;expires=600", "Event-Fkey=8:speaker")}]]></send>
+  <recv response="200"/>
+  <recv request="SUBSCRIBE">
+    <action>
+      <ereg regexp="^ *600 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="ex2"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_SUBSCRIBE(300, false)}]]></send>
+  <recv request="SUBSCRIBE">
+    <action>
+      <ereg regexp="^ *0 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="ex3"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_SUBSCRIBE(0, false)}]]></send>
+  <send retrans="500"><![CDATA[
+${NOTIFY_FROM_NOTIFIER(2, "terminated;reason=timeout", "")}]]></send>
+  <recv response="200"/>
+  <Reference variables="ev,ex,acc,ex2,ex3"/>
+</scenario>
+`,
+  )

@@ -34,6 +34,15 @@ describe("route", () => {
       fallback: "b2b.v1.cc.takeover",
     })
   })
+  it("routes SUBSCRIBE/NOTIFY like INVITE/BYE: a new SUBSCRIBE to the queue, in-dialog ones by To-tag (RFC 6665)", () => {
+    expect(route(msg("SUBSCRIBE sip:b@y SIP/2.0"), none)).toEqual({ _tag: "New", subject: "b2b.v1.cc.new" })
+    for (const method of ["NOTIFY", "SUBSCRIBE"])
+      expect(route(msg(`${method} sip:b2bua@y SIP/2.0`, "", ";tag=b2bccc3.abcdef12"), none)).toEqual({
+        _tag: "Owner",
+        subject: "b2b.v1.cc.inst.cc3",
+        fallback: "b2b.v1.cc.takeover",
+      })
+  })
   it("sends responses by the Via branch and drops those for others", () => {
     expect(route(msg("SIP/2.0 200 OK", "", ";tag=x", "z9hG4bKb2baau1.abcdef12"), none)).toMatchObject({
       subject: "b2b.v1.auth.inst.au1",
