@@ -7,7 +7,13 @@
  * trace context goes out in the `traceparent`/`tracestate` headers; each received message is handled in a
  * `nats.process` span (consumer) whose parent is the sender's span, so one trace follows a message across
  * services. Replies carry the handler's context too.
+ *
+ * Metrics: every request's round trip goes to `nats_request_duration_seconds`, labelled by the subject's
+ * pattern (`subjectPattern`: instance and relay ids become `*`, so the label set stays bounded) and the
+ * outcome (`ok`, `no_responders`, `timeout`, `error`).
  */
+
+import { type Histogram, LATENCY_BUCKETS_S, Metrics, type MetricsShape } from "@b2bua/telemetry"
 import {
   connect,
   type Msg,
@@ -17,7 +23,7 @@ import {
   RequestError,
   TimeoutError,
 } from "@nats-io/transport-node"
-import { Context, Effect, Layer, Schedule, type Scope } from "effect"
+import { Context, Effect, Exit, Layer, Schedule, type Scope } from "effect"
 import { BusConfigError, BusError, BusNoResponders, BusTimeout } from "./BusErrors.js"
 import { remoteParent, withTraceHeaders } from "./TraceContext.js"
 
@@ -145,6 +151,96 @@ const traced = (
   )
 }
 
+/** The words of the suite's subjects (contracts); any other token is an id and reads `*` in a label. */
+const SUBJECT_WORDS = new Set([
+  "b2b",
+  "v1",
+  "cc",
+  "new",
+  "inst",
+  "takeover",
+  "trunk-load",
+  "control",
+  "edge",
+  "send",
+  "auth",
+  "register",
+  "identify",
+  "locate",
+  "outbound",
+  "state",
+  "blocks",
+  "sdp",
+  "negotiate",
+  "relay",
+  "session",
+  "create",
+  "update",
+  "delete",
+  "renew",
+  "announce",
+  "events",
+  "calls",
+  "cdr",
+  "$JS",
+  "API",
+  "$KV",
+])
+/** Tokens kept in a pattern: the suite's subjects have at most seven; longer ones are cut (bounded labels). */
+const PATTERN_TOKENS = 8
+
+/** A subject as a metric label: `b2b.v1.relay.r1.session.create` → `b2b.v1.relay.*.session.create`. */
+export const subjectPattern = (subject: string): string => {
+  const tokens = subject.split(".", PATTERN_TOKENS + 1)
+  const out = tokens.slice(0, PATTERN_TOKENS).map((t) => (SUBJECT_WORDS.has(t) ? t : "*"))
+  if (tokens.length > PATTERN_TOKENS) out.push(">")
+  return out.join(".")
+}
+
+type RequestOutcome = "ok" | "no_responders" | "timeout" | "error"
+
+/** One histogram per metrics instance (a service has one; tests may build several). */
+const requestHistograms = new WeakMap<MetricsShape, Histogram<"subject" | "outcome">>()
+const requestHistogram = (metrics: MetricsShape): Histogram<"subject" | "outcome"> => {
+  const known = requestHistograms.get(metrics)
+  if (known !== undefined) return known
+  const made = metrics.histogram("nats_request_duration_seconds", {
+    description: "NATS request/reply round trips made by this service, by subject pattern and outcome",
+    unit: "s",
+    labels: ["subject", "outcome"],
+    boundaries: LATENCY_BUCKETS_S,
+  })
+  requestHistograms.set(metrics, made)
+  return made
+}
+
+const outcomeOf = (exit: Exit.Exit<unknown, BusNoResponders | BusTimeout | BusError>): RequestOutcome => {
+  if (Exit.isSuccess(exit)) return "ok"
+  for (const reason of exit.cause.reasons) {
+    if (reason._tag !== "Fail") continue
+    if (reason.error._tag === "BusNoResponders") return "no_responders"
+    if (reason.error._tag === "BusTimeout") return "timeout"
+  }
+  return "error"
+}
+
+/** Times a request into the service's histogram (a no-op meter where no telemetry layer is provided). */
+const timed = <A>(
+  subject: string,
+  request: Effect.Effect<A, BusNoResponders | BusTimeout | BusError>,
+): Effect.Effect<A, BusNoResponders | BusTimeout | BusError> =>
+  Effect.flatMap(Effect.service(Metrics), (metrics) => {
+    const started = performance.now()
+    return Effect.onExit(request, (exit) =>
+      Effect.sync(() =>
+        requestHistogram(metrics).record(
+          { subject: subjectPattern(subject), outcome: outcomeOf(exit) },
+          (performance.now() - started) / 1000,
+        ),
+      ),
+    )
+  })
+
 export const makeBus = (connection: NatsConnection, jetStreamReplicas = 1): BusShape => ({
   jetStreamReplicas,
   connection,
@@ -159,31 +255,32 @@ export const makeBus = (connection: NatsConnection, jetStreamReplicas = 1): BusS
       }),
     ).pipe(Effect.withSpan("nats.publish", { kind: "producer", attributes: spanAttributes(subject) })),
   request: (subject, data, options) =>
-    Effect.flatMap(withTraceHeaders(options.headers), (traced) =>
-      Effect.tryPromise({
-        try: () => {
-          const h = toNatsHeaders(traced)
-          return connection.request(
-            subject,
-            data,
-            h === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, headers: h },
-          )
-        },
-        catch: (cause) => {
-          if (cause instanceof RequestError && cause.isNoResponders()) return new BusNoResponders({ subject })
-          if (
-            cause instanceof TimeoutError ||
-            (cause instanceof RequestError && cause.cause instanceof TimeoutError)
-          ) {
-            return new BusTimeout({ subject, timeoutMs: options.timeoutMs })
-          }
-          return new BusError({ operation: `request ${subject}`, cause })
-        },
-      }),
-    ).pipe(
-      Effect.map(wrap),
-      Effect.withSpan("nats.request", { kind: "client", attributes: spanAttributes(subject) }),
-    ),
+    timed(
+      subject,
+      Effect.flatMap(withTraceHeaders(options.headers), (traced) =>
+        Effect.tryPromise({
+          try: () => {
+            const h = toNatsHeaders(traced)
+            return connection.request(
+              subject,
+              data,
+              h === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, headers: h },
+            )
+          },
+          catch: (cause) => {
+            if (cause instanceof RequestError && cause.isNoResponders())
+              return new BusNoResponders({ subject })
+            if (
+              cause instanceof TimeoutError ||
+              (cause instanceof RequestError && cause.cause instanceof TimeoutError)
+            ) {
+              return new BusTimeout({ subject, timeoutMs: options.timeoutMs })
+            }
+            return new BusError({ operation: `request ${subject}`, cause })
+          },
+        }),
+      ).pipe(Effect.map(wrap)),
+    ).pipe(Effect.withSpan("nats.request", { kind: "client", attributes: spanAttributes(subject) })),
   subscribe: (subject, handler, options = {}) =>
     Effect.gen(function* () {
       const sub = yield* Effect.acquireRelease(

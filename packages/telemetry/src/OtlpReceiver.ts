@@ -16,6 +16,15 @@ export interface ReceivedSpan {
   readonly parentSpanId: string
   readonly kind: number
   readonly attributes: Readonly<Record<string, string | number | boolean>>
+  /** The span's events (retransmissions, failures, log lines written inside it), in order. */
+  readonly events: ReadonlyArray<{
+    readonly name: string
+    readonly attributes: Readonly<Record<string, string | number | boolean>>
+  }>
+  /** OTLP status code: 0 unset, 1 ok, 2 error. */
+  readonly status: number
+  /** Span ids of the spans this one links to. */
+  readonly links: ReadonlyArray<string>
 }
 
 export interface OtlpReceiver {
@@ -61,6 +70,12 @@ interface ExportRequest {
         readonly parentSpanId?: string
         readonly kind?: number
         readonly attributes?: ReadonlyArray<KeyValue>
+        readonly events?: ReadonlyArray<{
+          readonly name?: string
+          readonly attributes?: ReadonlyArray<KeyValue>
+        }>
+        readonly status?: { readonly code?: number }
+        readonly links?: ReadonlyArray<{ readonly spanId?: string }>
       }>
     }>
   }>
@@ -81,6 +96,12 @@ export const spansOfExport = (request: ExportRequest): ReceivedSpan[] => {
           parentSpanId: s.parentSpanId ?? "",
           kind: s.kind ?? 0,
           attributes: attributesOf(s.attributes),
+          events: (s.events ?? []).map((e) => ({
+            name: e.name ?? "",
+            attributes: attributesOf(e.attributes),
+          })),
+          status: s.status?.code ?? 0,
+          links: (s.links ?? []).map((l) => l.spanId ?? ""),
         })
       }
     }

@@ -2,6 +2,7 @@
 export * from "./JsonLogger.js"
 export * from "./Metrics.js"
 export * from "./OtlpReceiver.js"
+export * from "./RecordingMetrics.js"
 export * from "./Telemetry.js"
 export * from "./TelemetryConfig.js"
 export { effectTracerFor } from "./Tracing.js"

@@ -42,6 +42,7 @@ import {
   serializeMessage,
   validateRequest,
 } from "@b2bua/sip"
+import { Metrics } from "@b2bua/telemetry"
 import { Effect, Exit, Fiber, Queue, Result, Schedule, Scope } from "effect"
 import {
   type BTarget,
@@ -54,6 +55,7 @@ import {
   stepCall,
 } from "./Call.js"
 import { decodeCall, encodeCall } from "./CallRecord.js"
+import { makeCallTelemetry } from "./CallTelemetry.js"
 import type { CallControlConfig } from "./Config.js"
 import { type CallMedia, makeMediaSeam } from "./media/MediaSeam.js"
 import { sdpRole } from "./media/SdpRole.js"
@@ -157,6 +159,7 @@ export const runCallControl = (
       sessionRefreshes: 0,
       sessionExpiries: 0,
     }
+    const telemetry = makeCallTelemetry(yield* Metrics, () => active)
     const fork = Effect.runForkWith(yield* Effect.context<never>())
     // The streams operators read (the admin API creates them too; whoever starts first).
     for (const definition of [adminStreams.callEvents, adminStreams.callRecords])
@@ -396,6 +399,7 @@ export const runCallControl = (
       inboundTrunk: actor.inboundTrunk,
       outboundTrunk: actor.outboundTrunk,
       timeline: actor.timeline,
+      traceId: telemetry.traceIdOf(actor),
     })
 
     /** A call event on CALL_EVENTS at each state change; a lost event is logged, the call goes on. */
@@ -443,26 +447,30 @@ export const runCallControl = (
     const performAll = (actor: Actor, actions: ReadonlyArray<CallAction>): Effect.Effect<void> =>
       Effect.gen(function* () {
         for (const action of actions) {
-          const followUp = yield* perform(actor, action)
+          const followUp = yield* telemetry.performing(actor, action, perform(actor, action))
           if (followUp !== undefined) return yield* handle(actor, followUp)
         }
       })
 
     const handle = (actor: Actor, event: CallEvent): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const before = actor.call
-        const mediaBefore = actor.media.media
-        noteHangup(actor, event)
-        const [next, actions] = stepCall(before, event)
-        actor.call = next
-        yield* performAll(actor, actions)
-        if (actor.call.phase !== before.phase) yield* report(actor)
-        if (
-          actor.call.phase !== "Ended" &&
-          (changed(before, actor.call) || actor.media.media !== mediaBefore)
-        )
-          yield* persist(actor)
-      })
+      telemetry.handling(
+        actor,
+        event,
+        Effect.gen(function* () {
+          const before = actor.call
+          const mediaBefore = actor.media.media
+          noteHangup(actor, event)
+          const [next, actions] = stepCall(before, event)
+          actor.call = next
+          yield* performAll(actor, actions)
+          if (actor.call.phase !== before.phase) yield* report(actor)
+          if (
+            actor.call.phase !== "Ended" &&
+            (changed(before, actor.call) || actor.media.media !== mediaBefore)
+          )
+            yield* persist(actor)
+        }),
+      )
 
     const runActor = (actor: Actor): Effect.Effect<void> =>
       Effect.gen(function* () {
@@ -471,8 +479,12 @@ export const runCallControl = (
 
     const deliver = (actor: Actor, event: CallEvent) =>
       Effect.gen(function* () {
+        yield* telemetry.received(event)
         const accepted = yield* Queue.offer(actor.mailbox, event)
-        if (!accepted) stats.mailboxOverflows++
+        if (!accepted) {
+          stats.mailboxOverflows++
+          telemetry.metrics.mailboxOverflows.add({})
+        }
       })
 
     const startActor = (
@@ -492,6 +504,7 @@ export const runCallControl = (
         const inbound = routing.current().trunk(inboundTrunk)
         if (inbound !== undefined) limits.take(inbound, Date.now())
         const actor = yield* register(call, meta, inboundTrunk, initialMediaState)
+        yield* telemetry.started(actor, { takenOver: false })
         stats.callsStarted++
         active++
         yield* Effect.logInfo("call started").pipe(
@@ -590,6 +603,7 @@ export const runCallControl = (
           undefined,
           stored.media,
         )
+        yield* telemetry.started(actor, { takenOver: true })
         stats.callsTakenOver++
         active++
         // The survivor keeps each leg's session timer running (RFC 4028): re-armed from now.
@@ -664,11 +678,13 @@ export const runCallControl = (
           subscribe ||
           (sip.method === "INVITE" && sip.toTag === undefined && !actors.has(key) && !claiming.has(key))
         ) {
+          if (!subscribe) telemetry.metrics.attempts.add({})
           // RFC 3261 §8.2 / §16.3: 483 at Max-Forwards 0, 416, 420, 415 ... before any B-leg exists.
           const invalid = subscribe
             ? checkSubscribe(sip, REQUEST_POLICY)
             : (validateRequest(sip, REQUEST_POLICY) ?? admitSessionTimer(sip, config.sessionTimer))
           if (invalid !== undefined) {
+            telemetry.refused(invalid.status)
             yield* mine()
             return yield* replyTo(meta, sip, invalid.status, invalid.headers, invalid.reason)
           }
@@ -679,6 +695,7 @@ export const runCallControl = (
             const who = yield* identify(bus, sip, source)
             if (who._tag === "Drop") return yield* mine()
             if (who._tag === "Answer") {
+              telemetry.refused(who.status)
               yield* mine()
               return yield* replyTo(meta, sip, who.status, who.headers, who.reason)
             }
@@ -705,10 +722,12 @@ export const runCallControl = (
                   inbound,
                 })
           if (routed._tag === "Refused") {
+            telemetry.refused(routed.status)
             yield* mine()
             return yield* replyTo(meta, sip, routed.status, routed.headers, routed.reason)
           }
           if (active + subscriptions.active() >= config.maxCalls) {
+            if (!subscribe) telemetry.refused(503)
             return yield* m
               .respond(
                 encodeNewRequestReply({

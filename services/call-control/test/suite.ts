@@ -28,6 +28,8 @@ export interface RunningSuite {
   readonly stop: () => Promise<void>
 }
 
+export type SuiteService = "auth" | "rtp-relay" | "sdp-negotiator" | "call-control" | "sip-edge"
+
 export const startSuite = async (
   options: {
     readonly instances?: ReadonlyArray<string>
@@ -38,6 +40,8 @@ export const startSuite = async (
     readonly authConfig?: string
     /** Where the built-in route sends calls (a free port when absent). */
     readonly calleePort?: number
+    /** More environment for one service's processes (telemetry exporters, metrics ports). */
+    readonly envOf?: (service: SuiteService) => Readonly<Record<string, string>>
   } = {},
 ): Promise<RunningSuite> => {
   const nats = await startNatsServer()
@@ -45,6 +49,7 @@ export const startSuite = async (
   const calleePort = options.calleePort ?? (await freeUdpPort())
   const callControls: ServiceProcess[] = []
   const mediaServices: ServiceProcess[] = []
+  const envOf = options.envOf ?? (() => ({}))
   if (options.authConfig !== undefined) {
     mediaServices.push(
       await startService({
@@ -55,6 +60,7 @@ export const startSuite = async (
           B2BUA_NONCE_KEY: "e2e-nonce-key-shared-by-instances",
           B2BUA_AUTH_INSTANCE: "authe2e",
           B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
+          ...envOf("auth"),
         },
         readyText: "auth ready",
       }),
@@ -70,12 +76,13 @@ export const startSuite = async (
           B2BUA_RELAY_ADDRESS: "127.0.0.1",
           B2BUA_RTP_PORTS: options.media.rtpPorts,
           B2BUA_RELAY_ANNOUNCE_MS: "200",
+          ...envOf("rtp-relay"),
         },
         readyText: "rtp relay ready",
       }),
       await startService({
         main: negotiatorMain,
-        env: { NATS_URL: nats.url, B2BUA_SDP_INSTANCE: "sdpe2e" },
+        env: { NATS_URL: nats.url, B2BUA_SDP_INSTANCE: "sdpe2e", ...envOf("sdp-negotiator") },
         readyText: "sdp-negotiator ready",
       }),
     )
@@ -90,6 +97,7 @@ export const startSuite = async (
           B2BUA_CC_INSTANCE: instance,
           B2BUA_MEDIA: options.media === undefined ? "passthrough" : "relay",
           B2BUA_AUTH: options.authConfig === undefined ? "local" : "service",
+          ...envOf("call-control"),
           ...options.ccEnv,
         },
         readyText: "call-control ready",
@@ -98,7 +106,12 @@ export const startSuite = async (
   }
   const edge = await startService({
     main: edgeMain,
-    env: { NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort), B2BUA_CC_TIMEOUT_MS: "1000" },
+    env: {
+      NATS_URL: nats.url,
+      B2BUA_SIP_PORT: String(sipPort),
+      B2BUA_CC_TIMEOUT_MS: "1000",
+      ...envOf("sip-edge"),
+    },
     readyText: "sip-edge listening",
   })
   return {

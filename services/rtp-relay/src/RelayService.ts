@@ -19,9 +19,11 @@ import {
   type SessionDeleted,
   type SessionUpdated,
 } from "@b2bua/contracts"
+import { Metrics } from "@b2bua/telemetry"
 import { Effect, Exit, Schedule, Scope } from "effect"
 import type { RelayConfig } from "./Config.js"
 import { ForwardingPlane } from "./ForwardingPlane.js"
+import { makeRelayMetrics, type RelayOperation } from "./RelayTelemetry.js"
 import {
   makeSessionManager,
   type OwnerEvent,
@@ -45,24 +47,34 @@ const reply = (msg: BusMessage, value: RelayReply<Body>) =>
       ),
     )
 
-/** Serves one request subject: decode → handle → reply ok or error. */
+/** Serves one request subject: decode → handle → reply ok or error (counted by outcome). */
 const serve = <Req, Res extends Body>(
   bus: typeof Bus.Service,
   subject: string,
   decode: (data: Uint8Array) => Req | RelayContractError,
   handle: (req: Req) => Effect.Effect<Res, RelayFailure>,
+  served: (outcome: string) => void,
 ) =>
   bus.subscribe(
     subject,
     (msg) => {
       const req = decode(msg.data)
       if (req instanceof RelayContractError) {
+        served("bad-request")
         return reply(msg, { v: 1, error: { code: "bad-request", reason: req.message } })
       }
       return handle(req).pipe(
         Effect.matchEffect({
-          onSuccess: (ok) => reply(msg, { v: 1, ok }),
-          onFailure: (e) => reply(msg, { v: 1, error: { code: e.code, reason: e.reason } }),
+          onSuccess: (ok) =>
+            Effect.andThen(
+              Effect.sync(() => served("ok")),
+              reply(msg, { v: 1, ok }),
+            ),
+          onFailure: (e) =>
+            Effect.andThen(
+              Effect.sync(() => served(e.code)),
+              reply(msg, { v: 1, error: { code: e.code, reason: e.reason } }),
+            ),
         }),
       )
     },
@@ -78,32 +90,50 @@ export const runRelay = (
   Effect.gen(function* () {
     const bus = yield* Bus
     const plane = yield* ForwardingPlane
+    // Sessions and capacity are read at scrape time; the manager exists by then.
+    let running: SessionManager | undefined
+    const metrics = makeRelayMetrics(yield* Metrics, {
+      sessions: () => running?.count() ?? 0,
+      capacity: () => running?.capacity ?? 0,
+    })
     const manager = yield* makeSessionManager({
       address: config.address,
       ports: config.ports,
       maxSessions: config.maxSessions,
       quarantineMs: config.quarantineMs,
       mediaTimeoutMs: config.mediaTimeoutMs,
+      meter: metrics.meter,
     })
+    running = manager
+    const served = (operation: RelayOperation) => (outcome: string) => metrics.request(operation, outcome)
     const id = config.relayId
     const subscribe = Effect.orDie
     // New sessions and announcements live in a scope of their own: draining closes it, so negotiators
     // stop choosing this relay while the sessions it has keep forwarding until they end.
     const intake = yield* Scope.make()
-    yield* subscribe(serve(bus, relaySubjects.create(id), decodeCreateSession, manager.create)).pipe(
-      Effect.provideService(Scope.Scope, intake),
+    yield* subscribe(
+      serve(bus, relaySubjects.create(id), decodeCreateSession, manager.create, served("create")),
+    ).pipe(Effect.provideService(Scope.Scope, intake))
+    yield* subscribe(
+      serve(bus, relaySubjects.update(id), decodeUpdateSession, manager.update, served("update")),
     )
-    yield* subscribe(serve(bus, relaySubjects.update(id), decodeUpdateSession, manager.update))
-    yield* subscribe(serve(bus, relaySubjects.delete(id), decodeDeleteSession, manager.remove))
-    yield* subscribe(serve(bus, relaySubjects.renew(id), decodeRenewLease, manager.renew))
+    yield* subscribe(
+      serve(bus, relaySubjects.delete(id), decodeDeleteSession, manager.remove, served("delete")),
+    )
+    yield* subscribe(serve(bus, relaySubjects.renew(id), decodeRenewLease, manager.renew, served("renew")))
 
     const publishEvent = (e: OwnerEvent) =>
-      bus
-        .publish(
-          relaySubjects.events(e.owner),
-          encodeRelayPayload({ v: 1, relayId: id, sessionId: e.sessionId, ...e.body }),
-        )
-        .pipe(Effect.catch((err) => Effect.logWarning("relay event not published", { error: err.message })))
+      Effect.andThen(
+        Effect.sync(() => metrics.event(e.body)),
+        bus
+          .publish(
+            relaySubjects.events(e.owner),
+            encodeRelayPayload({ v: 1, relayId: id, sessionId: e.sessionId, ...e.body }),
+          )
+          .pipe(
+            Effect.catch((err) => Effect.logWarning("relay event not published", { error: err.message })),
+          ),
+      )
 
     // Leases, media timeouts and digits, every poll interval.
     const tick = Effect.gen(function* () {

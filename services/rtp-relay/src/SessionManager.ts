@@ -24,6 +24,7 @@ import { dtmfDigit } from "@b2bua/rtp"
 import { Clock, Data, Effect, Semaphore } from "effect"
 import { ForwardingPlane, type LegCounters, type PortInUse } from "./ForwardingPlane.js"
 import { makePortAllocator } from "./PortAllocator.js"
+import type { RelayMeter } from "./RelayTelemetry.js"
 import {
   mediaTimeout,
   mergeLegSpec,
@@ -48,6 +49,8 @@ export interface SessionManagerOptions {
   readonly maxSessions: number
   readonly quarantineMs: number
   readonly mediaTimeoutMs: number
+  /** Told each leg's counters at every poll and at deletion (the relay's metrics); none in unit tests. */
+  readonly meter?: RelayMeter | undefined
 }
 
 /** Something to tell a session's owner. */
@@ -136,6 +139,16 @@ export const makeSessionManager = (
 
     const drop = (s: Session, now: number) =>
       Effect.gen(function* () {
+        const meter = options.meter
+        if (meter !== undefined) {
+          // The packets since the last poll count too.
+          const counters = yield* plane.readStats()
+          for (const leg of ["a", "b"] as const) {
+            const c = counters.find((x) => x.slot === s.legs[leg].slot)
+            if (c !== undefined) meter.account(`${s.id}:${leg}`, c)
+            meter.forget(`${s.id}:${leg}`)
+          }
+        }
         yield* plane.removeLeg(s.legs.a.slot)
         yield* plane.removeLeg(s.legs.b.slot)
         // The sockets are closed by the forwarding thread; only then may the ports and slots be reused.
@@ -271,6 +284,8 @@ export const makeSessionManager = (
         const last = new Map<number, number | null>()
         for (const c of counters) {
           last.set(c.slot, c.lastPacketMs < 0 ? null : now - (planeNow - c.lastPacketMs))
+          const at = options.meter === undefined ? undefined : bySlot.get(c.slot)
+          if (at !== undefined) options.meter?.account(`${at.sessionId}:${at.leg}`, c)
         }
         for (const s of sessions.values()) {
           const idle = mediaTimeout(s, last.get(s.legs.a.slot) ?? null, last.get(s.legs.b.slot) ?? null, now)

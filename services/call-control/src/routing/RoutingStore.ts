@@ -6,6 +6,7 @@
  * demo never leaves stale routes behind. The buckets are read again every `refreshMs`: a change reaches
  * new calls on every instance within that delay, without restart.
  */
+import { createHash } from "node:crypto"
 import { type Bus, type KvStore, openKv } from "@b2bua/bus"
 import {
   decodeRoute,
@@ -111,8 +112,24 @@ export const startRouting = (
     }
     let origin = "built-in"
     let table = compileRoutingTable(builtInRouting(source.fallbackTarget))
+    /** What the last reading held: a different one is logged (operators see when a change took effect). */
+    let seen: string | undefined
     const refresh = Effect.gen(function* () {
       const stored = yield* readStore(trunks, routes)
+      const fingerprint = createHash("sha256")
+        .update(
+          JSON.stringify([
+            [...stored.trunks].sort((a, b) => a.name.localeCompare(b.name)),
+            [...stored.routes].sort((a, b) => a.name.localeCompare(b.name)),
+          ]),
+        )
+        .digest("hex")
+        .slice(0, 12)
+      if (seen !== undefined && fingerprint !== seen)
+        yield* Effect.logInfo("routing changed").pipe(
+          Effect.annotateLogs({ trunks: stored.trunks.length, routes: stored.routes.length, fingerprint }),
+        )
+      seen = fingerprint
       if (stored.trunks.length === 0 && stored.routes.length === 0) {
         if (origin !== "built-in") table = compileRoutingTable(builtInRouting(source.fallbackTarget))
         origin = "built-in"
