@@ -19,12 +19,18 @@
  * It reports its own CPU share over the measured window, so the caller can tell a relay that failed
  * from a generator that ran out of core.
  *
- * usage: loadgen <ports-file> <gen-port> <warmup-ms> <measure-ms> <drain-ms> [tick-us]
+ * It also reads the relay's CPU time (every thread, and the one named rtp-fwd) at the two edges of the
+ * measured window itself: the caller runs at ordinary priority on a machine whose cores the relay and
+ * the generator keep busy, and may read its pipe late.
+ *
+ * usage: loadgen <ports-file> <gen-port> <warmup-ms> <measure-ms> <drain-ms> [relay-pid] [tick-us]
  *   ports-file: one line per call, "<relay port for leg a> <relay port for leg b>"
+ *   relay-pid: 0 or absent for none
  * prints "MEASURE_START" and "MEASURE_END" as they happen, then one JSON line of results.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -56,6 +62,36 @@ static uint64_t cpu_ns(void) {
   return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* CPU time (ns, schedstat) of every thread of `pid` into all[0], of its rtp-fwd thread into all[1]. */
+static void relay_cpu(int pid, uint64_t all[2]) {
+  all[0] = all[1] = 0;
+  if (pid <= 0) return;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *d = opendir(path);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.') continue;
+    char p[320], comm[32] = {0};
+    unsigned long long ns = 0;
+    snprintf(p, sizeof p, "/proc/%d/task/%s/schedstat", pid, de->d_name);
+    FILE *f = fopen(p, "r");
+    if (!f) continue;
+    int ok = fscanf(f, "%llu", &ns) == 1;
+    fclose(f);
+    if (!ok) continue;
+    all[0] += ns;
+    snprintf(p, sizeof p, "/proc/%d/task/%s/comm", pid, de->d_name);
+    f = fopen(p, "r");
+    if (f) {
+      if (fgets(comm, sizeof comm, f) && strncmp(comm, "rtp-fwd", 7) == 0) all[1] += ns;
+      fclose(f);
+    }
+  }
+  closedir(d);
+}
+
 static void put32(uint8_t *p, uint32_t v) {
   p[0] = v >> 24;
   p[1] = v >> 16;
@@ -68,7 +104,7 @@ static uint32_t get32(const uint8_t *p) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: %s ports-file gen-port warmup-ms measure-ms drain-ms [tick-us]\n", argv[0]);
+    fprintf(stderr, "usage: %s ports-file gen-port warmup-ms measure-ms drain-ms [relay-pid] [tick-us]\n", argv[0]);
     return 2;
   }
   FILE *f = fopen(argv[1], "r");
@@ -97,7 +133,8 @@ int main(int argc, char **argv) {
   uint64_t warmup = strtoull(argv[3], NULL, 10) * 1000000ull;
   uint64_t measure = strtoull(argv[4], NULL, 10) * 1000000ull;
   uint64_t drain = strtoull(argv[5], NULL, 10) * 1000000ull;
-  if (argc > 6) tick_ns = strtoull(argv[6], NULL, 10) * 1000ull;
+  int relay_pid = argc > 6 ? atoi(argv[6]) : 0;
+  if (argc > 7) tick_ns = strtoull(argv[7], NULL, 10) * 1000ull;
 
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   int one = 1, big = 64 << 20;
@@ -148,6 +185,7 @@ int main(int argc, char **argv) {
   uint64_t k = 0; /* packets scheduled so far: stream k % streams, frame k / streams */
   uint64_t sent_window = 0, recv_window = 0, recv_total = 0, sent_total = 0, late = 0, reorder = 0;
   uint64_t send_errors = 0, max_lag = 0, cpu_start = 0, cpu_end = 0, ticks = 0;
+  uint64_t relay_start[2] = {0, 0}, relay_end[2] = {0, 0};
   int started = 0, ended = 0;
   uint64_t tick = t0;
   for (;;) {
@@ -155,12 +193,14 @@ int main(int argc, char **argv) {
     if (!started && now >= m_start) {
       started = 1;
       cpu_start = cpu_ns();
+      relay_cpu(relay_pid, relay_start);
       printf("MEASURE_START\n");
       fflush(stdout);
     }
     if (!ended && now >= m_end) {
       ended = 1;
       cpu_end = cpu_ns();
+      relay_cpu(relay_pid, relay_end);
       printf("MEASURE_END\n");
       fflush(stdout);
     }
@@ -277,10 +317,11 @@ int main(int argc, char **argv) {
   printf(
       "{\"calls\":%u,\"sent\":%llu,\"received\":%llu,\"loss\":%.6f,\"p50Us\":%llu,\"p99Us\":%llu,\"p999Us\":%llu,"
       "\"maxLagUs\":%llu,\"late\":%llu,\"sentTotal\":%llu,\"receivedTotal\":%llu,\"reordered\":%llu,"
-      "\"sendErrors\":%llu,\"ticks\":%llu,\"generatorCpu\":%.4f}\n",
+      "\"sendErrors\":%llu,\"ticks\":%llu,\"generatorCpu\":%.4f,\"relayCpuNs\":%llu,\"forwarderCpuNs\":%llu}\n",
       calls, (unsigned long long)sent_window, (unsigned long long)recv_window, loss, (unsigned long long)p50,
       (unsigned long long)p99, (unsigned long long)p999, (unsigned long long)(max_lag / 1000),
       (unsigned long long)late, (unsigned long long)sent_total, (unsigned long long)recv_total,
-      (unsigned long long)reorder, (unsigned long long)send_errors, (unsigned long long)ticks, gen_cpu);
+      (unsigned long long)reorder, (unsigned long long)send_errors, (unsigned long long)ticks, gen_cpu,
+      (unsigned long long)(relay_end[0] - relay_start[0]), (unsigned long long)(relay_end[1] - relay_start[1]));
   return 0;
 }

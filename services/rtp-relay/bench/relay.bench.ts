@@ -5,9 +5,11 @@
  *
  * Each relay runs pinned to CPU 1 (taskset), the C load generator (bench/loadgen.c) to CPU 0. A trial
  * of N calls: N sessions created, 1 s warm-up, 3 s measured, 0.3 s drain. It passes with loss < 0.1 %
- * and p99 one-way latency < 5 ms. The ladder doubles N from 400 until a trial fails, then bisects.
- * The relay's CPU time (all its threads, /proc/<pid>/task/<tid>/schedstat) over the measured window
- * divided by the packets it forwarded gives µs per packet; the 400-call trial is the fixed point.
+ * and p99 one-way latency < 5 ms (a failing trial runs once more). The ladder doubles N from 400 until
+ * a trial fails, then bisects.
+ * The relay's CPU time (all its threads, /proc/<pid>/task/<tid>/schedstat, read by the generator at
+ * the window's edges) over the measured window divided by the packets it forwarded gives µs per
+ * packet; the 400-call trial is the fixed point.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { createSocket, type Socket } from "node:dgram"
@@ -68,6 +70,9 @@ interface GenResult {
   readonly maxLagUs: number
   /** Share of its core the generator used over the measured window. */
   readonly generatorCpu: number
+  /** The relay's CPU time over the measured window (all threads; its rtp-fwd thread), read by the generator. */
+  readonly relayCpuNs: number
+  readonly forwarderCpuNs: number
 }
 
 interface Trial extends GenResult {
@@ -131,22 +136,6 @@ const boost = (pid: number): void => {
     const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim()
     if (name === "rtp-fwd") execFileSync("chrt", ["-r", "-p", "45", tid])
   }
-}
-
-/** CPU time of every thread of a process, in ns (schedstat: time on CPU), and of its rtp-fwd thread. */
-const cpuNs = (pid: number): { readonly total: number; readonly forwarder: number } => {
-  let total = 0
-  let forwarder = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0])
-      total += ns
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === "rtp-fwd") forwarder += ns
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return { total, forwarder }
 }
 
 /**
@@ -503,11 +492,10 @@ const trial = async (
       String(WARMUP_MS),
       String(MEASURE_MS),
       String(DRAIN_MS),
+      String(subject.pid),
     ]),
     { stdio: ["ignore", "pipe", "inherit"] },
   )
-  let cpuStart = { total: 0, forwarder: 0 }
-  let cpuEnd = { total: 0, forwarder: 0 }
   const syscalls = countSyscalls ? syscallCounter(subject.pid) : undefined
   let syscallsPerS: Promise<number | undefined> = Promise.resolve(undefined)
   let profiler: ChildProcess | undefined
@@ -516,7 +504,6 @@ const trial = async (
     if (gen.stdout === null) return reject(new Error("no loadgen output"))
     createInterface({ input: gen.stdout }).on("line", (l) => {
       if (l === "MEASURE_START") {
-        cpuStart = cpuNs(subject.pid)
         syscalls?.mark()
         if (PERF_FILE !== undefined) {
           profiler = spawn(
@@ -534,7 +521,6 @@ const trial = async (
           )
         }
       } else if (l === "MEASURE_END") {
-        cpuEnd = cpuNs(subject.pid)
         syscallsPerS = syscalls?.stop() ?? syscallsPerS
         profiler?.kill("SIGINT")
       } else if (l.startsWith("{")) result = JSON.parse(l) as GenResult
@@ -544,10 +530,10 @@ const trial = async (
   const perS = await syscallsPerS
   await subject.destroy()
   if (result === undefined) throw new Error("loadgen printed no result")
-  const cpuUsPerPacket = result.sent > 0 ? (cpuEnd.total - cpuStart.total) / 1000 / result.sent : Number.NaN
+  const cpuUsPerPacket = result.sent > 0 ? result.relayCpuNs / 1000 / result.sent : Number.NaN
   const pass = result.loss < LOSS_LIMIT && result.p99Us < P99_LIMIT_US
-  const relayCpuShare = (cpuEnd.total - cpuStart.total) / (MEASURE_MS * 1e6)
-  const forwarderCpuShare = (cpuEnd.forwarder - cpuStart.forwarder) / (MEASURE_MS * 1e6)
+  const relayCpuShare = result.relayCpuNs / (MEASURE_MS * 1e6)
+  const forwarderCpuShare = result.forwarderCpuNs / (MEASURE_MS * 1e6)
   const syscallsPerPacket =
     perS !== undefined && result.sent > 0 ? perS / (result.sent / (MEASURE_MS / 1000)) : undefined
   const generatorLimited = (result.generatorCpu > 0.9 || result.maxLagUs > 10_000) && relayCpuShare < 0.85
@@ -596,8 +582,11 @@ const search = async (
   deadline: number,
 ): Promise<Omit<Ladder, "syscallsPerPacket">> => {
   const trials: Array<Trial> = []
+  // A failing trial runs once more and the better of the two counts: on this shared VM one stall of a
+  // few tens of ms (another guest on the host) fails the p99 of a 3 s window. Every relay gets the same.
   const run = async (n: number) => {
-    const t = await trial(loadgen, dir, subject, n)
+    const first = await trial(loadgen, dir, subject, n)
+    const t = first.pass ? first : await trial(loadgen, dir, subject, n)
     trials.push(t)
     return t
   }
