@@ -5,9 +5,11 @@
  *
  * Each relay runs pinned to CPU 1 (taskset), the C load generator (bench/loadgen.c) to CPU 0. A trial
  * of N calls: N sessions created, 1 s warm-up, 3 s measured, 0.3 s drain. It passes with loss < 0.1 %
- * and p99 one-way latency < 5 ms. The ladder doubles N from 400 until a trial fails, then bisects.
- * The relay's CPU time (all its threads, /proc/<pid>/task/<tid>/schedstat) over the measured window
- * divided by the packets it forwarded gives µs per packet; the 400-call trial is the fixed point.
+ * and p99 one-way latency < 5 ms (a failing trial runs once more). The ladder doubles N from 400 until
+ * a trial fails, then bisects.
+ * The relay's CPU time (all its threads, /proc/<pid>/task/<tid>/schedstat, read by the generator at
+ * the window's edges) over the measured window divided by the packets it forwarded gives µs per
+ * packet; the 400-call trial is the fixed point.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { createSocket, type Socket } from "node:dgram"
@@ -32,14 +34,30 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..")
 const RELAY_CPU = "1"
 const GEN_CPU = "0"
+/**
+ * Knobs for a person profiling one relay (the defaults are the full comparison):
+ *   RELAY_BENCH_SUBJECTS=ours,rtpengine,node  which relays to measure, in this order
+ *   RELAY_BENCH_CALLS=700,1400                run exactly these trials instead of the ladder
+ *   RELAY_BENCH_MEASURE_MS=3000               length of the measured window of a trial
+ *   RELAY_BENCH_PERF=/tmp/relay.perf          `perf record -g` the relay over each measured window
+ *                                             (the file gets the relay's key and the calls appended)
+ */
+const SUBJECTS = (process.env.RELAY_BENCH_SUBJECTS ?? "ours,rtpengine,node").split(",").map((s) => s.trim())
+const ONLY_CALLS = (process.env.RELAY_BENCH_CALLS ?? "")
+  .split(",")
+  .filter((s) => s.trim() !== "")
+  .map((s) => Number(s))
 const WARMUP_MS = 1000
-const MEASURE_MS = 3000
+const MEASURE_MS = Number(process.env.RELAY_BENCH_MEASURE_MS ?? 3000)
+const PERF_FILE = process.env.RELAY_BENCH_PERF
 const DRAIN_MS = 300
 const FIXED_CALLS = 400
 const MAX_CALLS = 4000
 const LOSS_LIMIT = 0.001
 const P99_LIMIT_US = 5000
 const BUDGET_MS = 280_000
+/** Relay media ports (rtpengine's too): 4,000 calls need 16,000 ports, RTCP included. */
+const RELAY_PORTS = [20000, 49999] as const
 const startedAt = Date.now()
 
 interface GenResult {
@@ -50,6 +68,11 @@ interface GenResult {
   readonly p50Us: number
   readonly p99Us: number
   readonly maxLagUs: number
+  /** Share of its core the generator used over the measured window. */
+  readonly generatorCpu: number
+  /** The relay's CPU time over the measured window (all threads; its rtp-fwd thread), read by the generator. */
+  readonly relayCpuNs: number
+  readonly forwarderCpuNs: number
 }
 
 interface Trial extends GenResult {
@@ -57,10 +80,15 @@ interface Trial extends GenResult {
   readonly pass: boolean
   /** Share of one core the relay used over the measured window. */
   readonly relayCpuShare: number
+  /** The same for the relay's thread named rtp-fwd (this relay's forwarding thread), 0 for others. */
+  readonly forwarderCpuShare: number
+  /** System calls of all the relay's threads per forwarded packet (perf), undefined without perf. */
+  readonly syscallsPerPacket: number | undefined
   /**
-   * The generator fell more than 10 ms behind its schedule while the relay still had CPU to spare
-   * (< 85 % of its core): the generator, not the relay, was the limit. (An overloaded relay also makes
-   * the generator late, by returning packets in bursts; then the relay is busy.)
+   * The generator could not do its part while the relay still had CPU to spare (< 85 % of its core):
+   * it used more than 90 % of its own core, or fell more than 10 ms behind its schedule. Then the
+   * generator, not the relay, was the limit. (An overloaded relay also makes the generator late, by
+   * returning packets in bursts; then the relay is busy.)
    */
   readonly generatorLimited: boolean
 }
@@ -110,17 +138,65 @@ const boost = (pid: number): void => {
   }
 }
 
-/** CPU time of every thread of a process, in ns (schedstat: time on CPU). */
-const cpuNs = (pid: number): number => {
-  let total = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0])
-    } catch {
-      // the thread ended between the listing and the read
-    }
+/**
+ * System calls per second of a process (all threads), from the raw_syscalls tracepoint: `perf stat
+ * -I 100` from the start of a trial (enabling a tracepoint stalls every CPU for a few ms, so not inside
+ * the measured window), counting the whole 100 ms intervals between `mark()` and `stop()` over perf's
+ * own clock. Undefined when perf is not installed or not permitted.
+ */
+const perfWorks = (() => {
+  try {
+    execFileSync("perf", ["stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "true"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
   }
-  return total
+})()
+interface SyscallCounter {
+  readonly mark: () => void
+  readonly stop: () => Promise<number | undefined>
+}
+const syscallCounter = (pid: number): SyscallCounter => {
+  if (!perfWorks) return { mark: () => undefined, stop: async () => undefined }
+  const perf = spawn(
+    "perf",
+    ["stat", "-x", ",", "-I", "100", "-e", "raw_syscalls:sys_enter", "-p", String(pid)],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  )
+  let count = 0
+  let seconds = 0
+  let from: readonly [number, number] | undefined
+  let to: readonly [number, number] | undefined
+  if (perf.stderr !== null) {
+    createInterface({ input: perf.stderr }).on("line", (l) => {
+      // "<time s>,<count>,,raw_syscalls:sys_enter,<running ns>,<percent>,,"
+      const [time, value] = l.split(",")
+      const t = Number(time)
+      const n = Number(value)
+      if (Number.isFinite(t) && Number.isFinite(n) && t > seconds) {
+        count += n
+        seconds = t
+      }
+    })
+  }
+  return {
+    mark: () => {
+      from = [count, seconds]
+    },
+    stop: () => {
+      to = [count, seconds]
+      return new Promise((resolve) => {
+        perf.once("exit", () =>
+          resolve(
+            from !== undefined && to !== undefined && to[1] > from[1]
+              ? (to[0] - from[0]) / (to[1] - from[1])
+              : undefined,
+          ),
+        )
+        perf.kill("SIGINT")
+      })
+    },
+  }
 }
 
 const lines = (child: ChildProcess, onLine: (line: string) => void) => {
@@ -168,6 +244,24 @@ const parallel = async <A>(n: number, width: number, f: (i: number) => Promise<A
   return out
 }
 
+/**
+ * The generator's port: free, and above the kernel's ephemeral range (32768-60999 by default) and
+ * every relay's port range, so neither a relay's leg nor the naive relay's `bind(0)` can take it
+ * between this choice and the generator's own bind.
+ */
+const generatorPort = async (): Promise<number> => {
+  for (let i = 0; i < 200; i++) {
+    const port = 61000 + Math.floor(Math.random() * 4500)
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createSocket("udp4")
+      s.once("error", () => s.close(() => resolve(false)))
+      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  throw new Error("no free generator port in 61000-65499")
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Subjects
 
@@ -178,7 +272,7 @@ const ourRelay = async (nats: NatsServerHandle, bus: typeof Bus.Service): Promis
       ...process.env,
       NATS_URL: nats.url,
       B2BUA_RELAY_ID: relayId,
-      B2BUA_RTP_PORTS: "20000-59999",
+      B2BUA_RTP_PORTS: `${RELAY_PORTS[0]}-${RELAY_PORTS[1]}`,
       B2BUA_RELAY_MAX_SESSIONS: String(MAX_CALLS + 100),
       B2BUA_RELAY_QUARANTINE_MS: "0",
       B2BUA_RELAY_MEDIA_TIMEOUT_MS: "600000",
@@ -285,8 +379,8 @@ const rtpengine = async (): Promise<Subject> => {
       "--log-level=3",
       "--interface=127.0.0.1",
       `--listen-ng=127.0.0.1:${ngPort}`,
-      "--port-min=20000",
-      "--port-max=59999",
+      `--port-min=${RELAY_PORTS[0]}`,
+      `--port-max=${RELAY_PORTS[1]}`,
       "--table=-1",
       "--num-threads=1",
       "--timeout=600",
@@ -380,8 +474,14 @@ const compileLoadgen = (dir: string): string => {
   return bin
 }
 
-const trial = async (loadgen: string, dir: string, subject: Subject, calls: number): Promise<Trial> => {
-  const genPort = await freeUdpPort()
+const trial = async (
+  loadgen: string,
+  dir: string,
+  subject: Subject,
+  calls: number,
+  countSyscalls = false,
+): Promise<Trial> => {
+  const genPort = await generatorPort()
   const ports = await subject.create(calls, genPort)
   const file = join(dir, "ports.txt")
   writeFileSync(file, ports.map(([a, b]) => `${a} ${b}`).join("\n"))
@@ -392,33 +492,68 @@ const trial = async (loadgen: string, dir: string, subject: Subject, calls: numb
       String(WARMUP_MS),
       String(MEASURE_MS),
       String(DRAIN_MS),
+      String(subject.pid),
     ]),
     { stdio: ["ignore", "pipe", "inherit"] },
   )
-  let cpuStart = 0
-  let cpuEnd = 0
+  const syscalls = countSyscalls ? syscallCounter(subject.pid) : undefined
+  let syscallsPerS: Promise<number | undefined> = Promise.resolve(undefined)
+  let profiler: ChildProcess | undefined
   let result: GenResult | undefined
   await new Promise<void>((resolve, reject) => {
     if (gen.stdout === null) return reject(new Error("no loadgen output"))
     createInterface({ input: gen.stdout }).on("line", (l) => {
-      if (l === "MEASURE_START") cpuStart = cpuNs(subject.pid)
-      else if (l === "MEASURE_END") cpuEnd = cpuNs(subject.pid)
-      else if (l.startsWith("{")) result = JSON.parse(l) as GenResult
+      if (l === "MEASURE_START") {
+        syscalls?.mark()
+        if (PERF_FILE !== undefined) {
+          profiler = spawn(
+            "perf",
+            [
+              "record",
+              "-q",
+              "-g",
+              "-o",
+              `${PERF_FILE}.${subject.name.split(" ")[0]}.${calls}`,
+              "-p",
+              String(subject.pid),
+            ],
+            { stdio: "ignore" },
+          )
+        }
+      } else if (l === "MEASURE_END") {
+        syscallsPerS = syscalls?.stop() ?? syscallsPerS
+        profiler?.kill("SIGINT")
+      } else if (l.startsWith("{")) result = JSON.parse(l) as GenResult
     })
     gen.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`loadgen exited with ${code}`))))
   })
+  const perS = await syscallsPerS
   await subject.destroy()
   if (result === undefined) throw new Error("loadgen printed no result")
-  const cpuUsPerPacket = result.sent > 0 ? (cpuEnd - cpuStart) / 1000 / result.sent : Number.NaN
+  const cpuUsPerPacket = result.sent > 0 ? result.relayCpuNs / 1000 / result.sent : Number.NaN
   const pass = result.loss < LOSS_LIMIT && result.p99Us < P99_LIMIT_US
-  const relayCpuShare = (cpuEnd - cpuStart) / (MEASURE_MS * 1e6)
-  const generatorLimited = result.maxLagUs > 10_000 && relayCpuShare < 0.85
-  const t: Trial = { ...result, cpuUsPerPacket, pass, relayCpuShare, generatorLimited }
+  const relayCpuShare = result.relayCpuNs / (MEASURE_MS * 1e6)
+  const forwarderCpuShare = result.forwarderCpuNs / (MEASURE_MS * 1e6)
+  const syscallsPerPacket =
+    perS !== undefined && result.sent > 0 ? perS / (result.sent / (MEASURE_MS / 1000)) : undefined
+  const generatorLimited = (result.generatorCpu > 0.9 || result.maxLagUs > 10_000) && relayCpuShare < 0.85
+  const t: Trial = {
+    ...result,
+    cpuUsPerPacket,
+    pass,
+    relayCpuShare,
+    forwarderCpuShare,
+    syscallsPerPacket,
+    generatorLimited,
+  }
   log(
     `  ${subject.name}: ${calls} calls → loss ${(t.loss * 100).toFixed(3)} %, p50 ${(t.p50Us / 1000).toFixed(2)} ms, ` +
       `p99 ${(t.p99Us / 1000).toFixed(2)} ms, ${t.cpuUsPerPacket.toFixed(2)} µs/packet, ` +
+      `${syscallsPerPacket === undefined ? "" : `${syscallsPerPacket.toFixed(2)} syscalls/packet, `}` +
       `relay CPU ${(t.relayCpuShare * 100).toFixed(0)} %` +
-      `${t.generatorLimited ? ` (generator-limited: ${(t.maxLagUs / 1000).toFixed(1)} ms behind)` : ""} ${t.pass ? "PASS" : "FAIL"}`,
+      `${forwarderCpuShare > 0 ? ` (rtp-fwd ${(forwarderCpuShare * 100).toFixed(0)} %)` : ""}, ` +
+      `generator CPU ${(t.generatorCpu * 100).toFixed(0)} %, ${(t.maxLagUs / 1000).toFixed(1)} ms behind at worst` +
+      `${t.generatorLimited ? " (generator-limited)" : ""} ${t.pass ? "PASS" : "FAIL"}`,
   )
   return t
 }
@@ -429,14 +564,42 @@ interface Ladder {
   readonly limitedByGenerator: boolean
   readonly fixed: Trial | undefined
   readonly trials: ReadonlyArray<Trial>
+  /** System calls per forwarded packet at the fixed point, in a trial of its own (perf), if perf works. */
+  readonly syscallsPerPacket: number | undefined
 }
 
 const ladder = async (loadgen: string, dir: string, subject: Subject, deadline: number): Promise<Ladder> => {
+  const l = await search(loadgen, dir, subject, deadline)
+  // Counting system calls slows each one a little: a trial of its own, apart from the CPU figures.
+  const counted = perfWorks ? await trial(loadgen, dir, subject, FIXED_CALLS, true) : undefined
+  return { ...l, syscallsPerPacket: counted?.syscallsPerPacket }
+}
+
+const search = async (
+  loadgen: string,
+  dir: string,
+  subject: Subject,
+  deadline: number,
+): Promise<Omit<Ladder, "syscallsPerPacket">> => {
   const trials: Array<Trial> = []
+  // A failing trial runs once more and the better of the two counts: on this shared VM one stall of a
+  // few tens of ms (another guest on the host) fails the p99 of a 3 s window. Every relay gets the same.
   const run = async (n: number) => {
-    const t = await trial(loadgen, dir, subject, n)
+    const first = await trial(loadgen, dir, subject, n)
+    const t = first.pass ? first : await trial(loadgen, dir, subject, n)
     trials.push(t)
     return t
+  }
+  if (ONLY_CALLS.length > 0) {
+    for (const n of ONLY_CALLS) await run(n)
+    const best = trials.filter((t) => t.pass).reduce((m, t) => Math.max(m, t.calls), 0)
+    return {
+      name: subject.name,
+      maxCalls: best,
+      limitedByGenerator: trials.some((t) => !t.pass && t.generatorLimited && t.calls > best),
+      fixed: trials.find((t) => t.calls === FIXED_CALLS),
+      trials,
+    }
   }
   const fixed = await run(FIXED_CALLS)
   let good = fixed.pass ? FIXED_CALLS : 0
@@ -474,11 +637,22 @@ const main = async () => {
   )
   const bus = Context.get(context, Bus)
   const results: Array<Ladder> = []
-  const makers: ReadonlyArray<() => Promise<Subject>> = [() => ourRelay(nats, bus), rtpengine, naiveNode]
+  const all: Record<string, () => Promise<Subject>> = {
+    ours: () => ourRelay(nats, bus),
+    rtpengine,
+    node: naiveNode,
+  }
+  const makers = SUBJECTS.map((key) => {
+    const make = all[key]
+    if (make === undefined)
+      throw new Error(`RELAY_BENCH_SUBJECTS: unknown relay ${key} (ours, rtpengine, node)`)
+    return [key, make] as const
+  })
+  const byKey = new Map<string, Ladder>()
   try {
     for (let i = 0; i < makers.length; i++) {
-      const make = makers[i]
-      if (make === undefined) continue
+      const [key, make] = makers[i] ?? []
+      if (key === undefined || make === undefined) continue
       const subject = await make()
       boost(subject.pid)
       log(
@@ -489,7 +663,9 @@ const main = async () => {
       const left = BUDGET_MS - (Date.now() - startedAt)
       const deadline = Date.now() + left / (makers.length - i)
       try {
-        results.push(await ladder(loadgen, dir, subject, deadline))
+        const l = await ladder(loadgen, dir, subject, deadline)
+        results.push(l)
+        byKey.set(key, l)
       } finally {
         await subject.stop()
       }
@@ -498,7 +674,9 @@ const main = async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     await nats.stop()
   }
-  const [ours, engine, node] = results
+  const ours = byKey.get("ours")
+  const engine = byKey.get("rtpengine")
+  const node = byKey.get("node")
   const atBest = (l: Ladder | undefined) => l?.trials.find((t) => t.calls === l.maxCalls)
   const fmt = (l: Ladder | undefined) =>
     l === undefined
@@ -507,7 +685,8 @@ const main = async () => {
         `${(l.maxCalls * 100).toLocaleString("en").padStart(8)} packets/s  ` +
         `${atBest(l)?.cpuUsPerPacket.toFixed(2).padStart(6)} µs/packet there  ` +
         `${l.fixed?.cpuUsPerPacket.toFixed(2).padStart(6)} µs/packet at ${FIXED_CALLS} calls ` +
-        `(${l.fixed?.pass ? "passing" : "failing"}, p99 ${((l.fixed?.p99Us ?? 0) / 1000).toFixed(2)} ms)`
+        `(${l.fixed?.pass ? "passing" : "failing"}, p99 ${((l.fixed?.p99Us ?? 0) / 1000).toFixed(2)} ms)  ` +
+        `${l.syscallsPerPacket === undefined ? "n/a" : l.syscallsPerPacket.toFixed(2)} syscalls/packet`
   console.log("")
   console.log(
     `RTP relay benchmark: G.711 calls (2 legs × 50 packets/s each way, 172 bytes), relay on one core`,
