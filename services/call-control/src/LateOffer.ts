@@ -12,8 +12,8 @@
  *   the offer cannot be answered, so, as §13.2.2.4 tells a UAC whose 2xx offer is not acceptable, the
  *   other leg is ACKed and the session ended with BYE on both legs, with a Reason header (RFC 3326). An
  *   initial 2xx whose offer is refused gives the caller the refusal (488/503) instead of the 2xx.
- * - a re-INVITE (either leg) while the answer is outstanding gets 491 (§14.1: no new offer before the
- *   previous one is answered).
+ * - a re-INVITE or an UPDATE with SDP (either leg) while the answer is outstanding gets 491 (§14.1,
+ *   RFC 3311 §5.2: no new offer before the previous one is answered).
  * Pure: the call machine (Call.ts) runs every event through `stepLateOffer` first.
  */
 import { createResponse, type SipRequest, type SipResponse } from "@b2bua/sip"
@@ -188,8 +188,8 @@ export const stepLateOffer = (call: Call, event: CallEvent, core: (c: Call, e: C
         const [after, more] = answered(next, waiting, m)
         return [after, [...actions, ...more]]
       }
-      if (m.method === "INVITE" && m.toTag !== undefined) {
-        // §14.1: no new offer while the late offer is not answered.
+      if ((m.method === "INVITE" && m.toTag !== undefined) || (m.method === "UPDATE" && carriesSdp(m))) {
+        // §14.1, RFC 3311 §5.2: no new offer while the late offer is not answered.
         const glare = createResponse(m, 491)
         return [call, [sendOn(call, side, glare)]]
       }

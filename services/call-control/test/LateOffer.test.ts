@@ -221,10 +221,12 @@ describe("late offer (RFC 3264 §5): INVITE without SDP, offer in the 2xx, answe
     ])
   })
 
-  it("A hangs up before its ACK: B's 2xx is ACKed (without an answer) before the BYE; re-INVITEs meanwhile get 491", () => {
+  it("A hangs up before its ACK: B's 2xx is ACKed (without an answer) before the BYE; re-INVITEs and UPDATE offers meanwhile get 491", () => {
     const { call } = lateCall()
     const [, glare] = stepCall(call, fromB(requestFromB(call, "INVITE", 7, OFFER)))
     expect((sentOn(glare, "SendB")[0] as SipResponse).status).toBe(491)
+    const [, update] = stepCall(call, fromB(requestFromB(call, "UPDATE", 8, OFFER)))
+    expect((sentOn(update, "SendB")[0] as SipResponse).status).toBe(491)
     const [, actions] = stepCall(call, fromA(requestFromA(call, "BYE", 2)))
     expect((sentOn(actions, "SendB") as SipRequest[]).map((m) => m.method)).toEqual(["ACK", "BYE"])
     expect((sentOn(actions, "SendA")[0] as SipResponse).status).toBe(200)
