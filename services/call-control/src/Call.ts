@@ -314,7 +314,7 @@ const stepLive = (call: Call, event: CallEvent): Step => {
               ...next,
               aFinal: toA,
               lateAck: late
-                ? awaitLateAnswer("A", call.aInvite.cseq.seq, call.bInvite, m, next.bTarget, toA, false)
+                ? awaitLateAnswer("A", call.aInvite, call.bInvite, m, next.bTarget, toA, false)
                 : undefined,
             },
             [

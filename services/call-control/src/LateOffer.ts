@@ -50,7 +50,7 @@ export const lateOfferIn2xx = (call: Call, response: SipResponse): boolean =>
 /** The wait for `from`'s ACK after its 2xx with the offer (`relayed`) was sent. */
 export const awaitLateAnswer = (
   from: "A" | "B",
-  seq: number,
+  request: SipRequest,
   invite: SipRequest,
   response: SipResponse,
   remoteTarget: string | undefined,
@@ -58,7 +58,7 @@ export const awaitLateAnswer = (
   retransmitted: boolean,
 ): PendingLateAck => ({
   from,
-  seq,
+  request,
   invite,
   response,
   remoteTarget,
@@ -157,7 +157,18 @@ export const stepLateOffer = (call: Call, event: CallEvent, core: (c: Call, e: C
         })
         return refuseInitial(call, waiting, refusal)
       }
-      return abandon(call, waiting, `SIP;cause=${event.status};text="SDP offer in the 2xx refused"`)
+      // A re-INVITE's: the asking leg gets the refusal to its re-INVITE; the other leg's 2xx offer stays
+      // unanswerable, so that leg is ACKed and the call ends (§13.2.2.4).
+      const refusal = createResponse(waiting.request, event.status, {
+        reason: event.reason,
+        headers: event.headers,
+      })
+      const [ended, actions] = abandon(
+        call,
+        waiting,
+        `SIP;cause=${event.status};text="SDP offer in the 2xx refused"`,
+      )
+      return [ended, [sendOn(call, waiting.from, refusal), ...actions]]
     }
     case "HangUp": {
       if (waiting === undefined) return core(call, event)
@@ -183,7 +194,7 @@ export const stepLateOffer = (call: Call, event: CallEvent, core: (c: Call, e: C
         return core(call, event)
       }
       if (waiting === undefined) return core(call, event)
-      if (m.method === "ACK" && side === waiting.from && m.cseq.seq === waiting.seq) {
+      if (m.method === "ACK" && side === waiting.from && m.cseq.seq === waiting.request.cseq.seq) {
         const [next, actions] = core(call, event)
         const [after, more] = answered(next, waiting, m)
         return [after, [...actions, ...more]]

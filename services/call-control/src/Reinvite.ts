@@ -42,7 +42,7 @@ export const answerReinvite = (call: Call, pending: PendingReinvite, response: S
     // which carries the answer (LateOffer.ts); the 2xx to that leg is retransmitted with Timer L.
     const lateAck = awaitLateAnswer(
       pending.from,
-      pending.received.cseq.seq,
+      pending.received,
       pending.relayed,
       response,
       remoteTarget,

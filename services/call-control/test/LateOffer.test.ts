@@ -308,6 +308,29 @@ describe("late offer in a re-INVITE (RFC 3261 §14, RFC 3264 §5)", () => {
     ])
   })
 
+  it("the negotiator refuses B's offer in the re-INVITE's 2xx: A's re-INVITE gets the refusal, B its ACK, both legs BYE", () => {
+    const c0 = answeredCall()
+    const [c1, a1] = stepCall(c0, fromA(requestFromA(c0, "INVITE", 2)))
+    const [c2, a2] = stepCall(c1, fromB(okWithOffer(sentOn(a1, "SendB")[0] as SipRequest)))
+    const [ended, actions] = stepCall(c2, {
+      _tag: "MediaRefused",
+      message: sentOn(a2, "SendA")[0]!,
+      status: 488,
+      reason: "Not Acceptable Here (no common codec)",
+      headers: [],
+    })
+    expect(ended.phase).toBe("Ending")
+    const toA = sentOn(actions, "SendA")
+    expect(toA.map((m) => (m.kind === "response" ? [m.status, m.cseq.seq] : [m.method]))).toEqual([
+      [488, 2],
+      ["BYE"],
+    ])
+    expect((sentOn(actions, "SendB") as SipRequest[]).map((m) => [m.method, m.body.length])).toEqual([
+      ["ACK", 0],
+      ["BYE", 0],
+    ])
+  })
+
   it("no ACK from A within 64*T1 (Timer L): B's 2xx is ACKed without an answer and both legs get BYE", () => {
     const c0 = answeredCall()
     const [c1, a1] = stepCall(c0, fromA(requestFromA(c0, "INVITE", 2)))
