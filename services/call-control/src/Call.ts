@@ -2,8 +2,9 @@
  * One B2BUA call: the A-leg (the caller's dialog, where the suite is UAS) and the B-leg (the suite's own
  * dialog towards the destination, where it is UAC). Pure: `stepCall(call, event) → [call, actions]`; the
  * actor shell sends the actions' messages through the edge. Nothing of one leg's Via, Contact, Call-ID,
- * tags or Record-Route reaches the other (topology hiding); bodies (SDP) pass through unchanged until the
- * SDP negotiator lands.
+ * tags or Record-Route reaches the other (topology hiding); bodies (SDP) are carried across and the shell
+ * has the SDP negotiator rewrite them (media/); late offers (offer in a 2xx, answer in the ACK) first
+ * pass through LateOffer.ts.
  */
 import { makeTag, type ReferPolicy } from "@b2bua/contracts"
 import { createResponse, initialRSeq, type SipRequest, type SipResponse } from "@b2bua/sip"
@@ -382,7 +383,7 @@ const stepLive = (call: Call, event: CallEvent): Step => {
               aFinal: toA,
               sessionTimer: timers.timers,
               lateAck: late
-                ? awaitLateAnswer("A", call.aInvite.cseq.seq, call.bInvite, m, next.bTarget, toA, false)
+                ? awaitLateAnswer("A", call.aInvite, call.bInvite, m, next.bTarget, toA, false)
                 : undefined,
             },
             [

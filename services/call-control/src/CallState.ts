@@ -127,8 +127,8 @@ export interface PendingReinvite {
  */
 export interface PendingLateAck {
   readonly from: "A" | "B"
-  /** CSeq of the INVITE `from` sent (its ACK has the same number, §17.1.1.3). */
-  readonly seq: number
+  /** The INVITE `from` sent (its ACK has the same CSeq number, §17.1.1.3). */
+  readonly request: SipRequest
   /** The suite's INVITE on the other leg, the 2xx with the offer it got, and where the ACK goes. */
   readonly invite: SipRequest
   readonly response: SipResponse

@@ -12,8 +12,8 @@
  *   the offer cannot be answered, so, as §13.2.2.4 tells a UAC whose 2xx offer is not acceptable, the
  *   other leg is ACKed and the session ended with BYE on both legs, with a Reason header (RFC 3326). An
  *   initial 2xx whose offer is refused gives the caller the refusal (488/503) instead of the 2xx.
- * - a re-INVITE (either leg) while the answer is outstanding gets 491 (§14.1: no new offer before the
- *   previous one is answered).
+ * - a re-INVITE or an UPDATE with SDP (either leg) while the answer is outstanding gets 491 (§14.1,
+ *   RFC 3311 §5.2: no new offer before the previous one is answered).
  * Pure: the call machine (Call.ts) runs every event through `stepLateOffer` first.
  */
 import { createResponse, type SipRequest, type SipResponse } from "@b2bua/sip"
@@ -50,7 +50,7 @@ export const lateOfferIn2xx = (call: Call, response: SipResponse): boolean =>
 /** The wait for `from`'s ACK after its 2xx with the offer (`relayed`) was sent. */
 export const awaitLateAnswer = (
   from: "A" | "B",
-  seq: number,
+  request: SipRequest,
   invite: SipRequest,
   response: SipResponse,
   remoteTarget: string | undefined,
@@ -58,7 +58,7 @@ export const awaitLateAnswer = (
   retransmitted: boolean,
 ): PendingLateAck => ({
   from,
-  seq,
+  request,
   invite,
   response,
   remoteTarget,
@@ -157,7 +157,18 @@ export const stepLateOffer = (call: Call, event: CallEvent, core: (c: Call, e: C
         })
         return refuseInitial(call, waiting, refusal)
       }
-      return abandon(call, waiting, `SIP;cause=${event.status};text="SDP offer in the 2xx refused"`)
+      // A re-INVITE's: the asking leg gets the refusal to its re-INVITE; the other leg's 2xx offer stays
+      // unanswerable, so that leg is ACKed and the call ends (§13.2.2.4).
+      const refusal = createResponse(waiting.request, event.status, {
+        reason: event.reason,
+        headers: event.headers,
+      })
+      const [ended, actions] = abandon(
+        call,
+        waiting,
+        `SIP;cause=${event.status};text="SDP offer in the 2xx refused"`,
+      )
+      return [ended, [sendOn(call, waiting.from, refusal), ...actions]]
     }
     case "HangUp": {
       if (waiting === undefined) return core(call, event)
@@ -183,13 +194,13 @@ export const stepLateOffer = (call: Call, event: CallEvent, core: (c: Call, e: C
         return core(call, event)
       }
       if (waiting === undefined) return core(call, event)
-      if (m.method === "ACK" && side === waiting.from && m.cseq.seq === waiting.seq) {
+      if (m.method === "ACK" && side === waiting.from && m.cseq.seq === waiting.request.cseq.seq) {
         const [next, actions] = core(call, event)
         const [after, more] = answered(next, waiting, m)
         return [after, [...actions, ...more]]
       }
-      if (m.method === "INVITE" && m.toTag !== undefined) {
-        // §14.1: no new offer while the late offer is not answered.
+      if ((m.method === "INVITE" && m.toTag !== undefined) || (m.method === "UPDATE" && carriesSdp(m))) {
+        // §14.1, RFC 3311 §5.2: no new offer while the late offer is not answered.
         const glare = createResponse(m, 491)
         return [call, [sendOn(call, side, glare)]]
       }

@@ -56,7 +56,7 @@ export const answerReinvite = (
     // which carries the answer (LateOffer.ts); the 2xx to that leg is retransmitted with Timer L.
     const lateAck = awaitLateAnswer(
       pending.from,
-      pending.received.cseq.seq,
+      pending.received,
       pending.relayed,
       response,
       remoteTarget,

@@ -221,10 +221,12 @@ describe("late offer (RFC 3264 §5): INVITE without SDP, offer in the 2xx, answe
     ])
   })
 
-  it("A hangs up before its ACK: B's 2xx is ACKed (without an answer) before the BYE; re-INVITEs meanwhile get 491", () => {
+  it("A hangs up before its ACK: B's 2xx is ACKed (without an answer) before the BYE; re-INVITEs and UPDATE offers meanwhile get 491", () => {
     const { call } = lateCall()
     const [, glare] = stepCall(call, fromB(requestFromB(call, "INVITE", 7, OFFER)))
     expect((sentOn(glare, "SendB")[0] as SipResponse).status).toBe(491)
+    const [, update] = stepCall(call, fromB(requestFromB(call, "UPDATE", 8, OFFER)))
+    expect((sentOn(update, "SendB")[0] as SipResponse).status).toBe(491)
     const [, actions] = stepCall(call, fromA(requestFromA(call, "BYE", 2)))
     expect((sentOn(actions, "SendB") as SipRequest[]).map((m) => m.method)).toEqual(["ACK", "BYE"])
     expect((sentOn(actions, "SendA")[0] as SipResponse).status).toBe(200)
@@ -303,6 +305,29 @@ describe("late offer in a re-INVITE (RFC 3261 §14, RFC 3264 §5)", () => {
       reinvite.cseq.seq,
       c0.aInvite.callId,
       OFFER,
+    ])
+  })
+
+  it("the negotiator refuses B's offer in the re-INVITE's 2xx: A's re-INVITE gets the refusal, B its ACK, both legs BYE", () => {
+    const c0 = answeredCall()
+    const [c1, a1] = stepCall(c0, fromA(requestFromA(c0, "INVITE", 2)))
+    const [c2, a2] = stepCall(c1, fromB(okWithOffer(sentOn(a1, "SendB")[0] as SipRequest)))
+    const [ended, actions] = stepCall(c2, {
+      _tag: "MediaRefused",
+      message: sentOn(a2, "SendA")[0]!,
+      status: 488,
+      reason: "Not Acceptable Here (no common codec)",
+      headers: [],
+    })
+    expect(ended.phase).toBe("Ending")
+    const toA = sentOn(actions, "SendA")
+    expect(toA.map((m) => (m.kind === "response" ? [m.status, m.cseq.seq] : [m.method]))).toEqual([
+      [488, 2],
+      ["BYE"],
+    ])
+    expect((sentOn(actions, "SendB") as SipRequest[]).map((m) => [m.method, m.body.length])).toEqual([
+      ["ACK", 0],
+      ["BYE", 0],
     ])
   })
 

@@ -76,6 +76,7 @@ it("both legs see only the relay's address and ports, and the call completes", a
     localPort: suite.calleePort,
     calls: 2,
     timeoutSeconds: 20,
+    extraArgs: mediaArgs(false),
   })
   const caller = await runSipp({
     scenario: uacExpectAnchored("127.0.0.1", RELAY_PORT),
@@ -83,6 +84,7 @@ it("both legs see only the relay's address and ports, and the call completes", a
     calls: 2,
     rate: 2,
     timeoutSeconds: 20,
+    extraArgs: mediaArgs(false),
   })
   const answered = await callee.result()
   expect(caller.failedCalls).toBe(0)
@@ -98,7 +100,7 @@ it("an offer with no codec the route allows gets 488 Not Acceptable Here", async
     remote: `127.0.0.1:${suite.sipPort}`,
     calls: 1,
     timeoutSeconds: 15,
-    extraArgs: ["-s", "4881234"],
+    extraArgs: ["-s", "4881234", ...mediaArgs(false)],
   })
   expect(caller.failedCalls).toBe(0)
   expect(caller.successfulCalls).toBe(1)
@@ -141,7 +143,11 @@ const runCaller = async (options: SippOptions): Promise<SippResult & { readonly 
   return { ...(await sipp.result()), pid: sipp.child.pid ?? -1 }
 }
 
-/** SIPp's media port (-mp: RTP echo there and at +2, rtp_stream above): an even port no test shares. */
+/**
+ * SIPp's media port (-mp: RTP echo there and at +2, rtp_stream above): an even port no other SIPp is
+ * likely to hold (the default, 6000, is shared by every SIPp on the machine; one that cannot bind it
+ * exits at once).
+ */
 const mediaArgs = (echo: boolean): ReadonlyArray<string> => [
   "-mi",
   "127.0.0.1",
@@ -178,41 +184,30 @@ const watchRelayUpdates = async <A>(run: () => Promise<A>): Promise<[A, Readonly
   }
 }
 
-it("late offer: an INVITE without SDP reaches the callee without SDP; its offer goes to the caller in the 200, the caller's answer to the callee in the ACK, both anchored", async () => {
-  const callee = await startSippUas({
-    scenario: uasLateOffer("127.0.0.1", RELAY_PORT),
-    localPort: suite.calleePort,
-    calls: 2,
-    timeoutSeconds: 20,
-  })
-  const caller = await runSipp({
-    scenario: uacLateOffer("127.0.0.1", RELAY_PORT),
-    remote: `127.0.0.1:${suite.sipPort}`,
-    calls: 2,
-    rate: 2,
-    timeoutSeconds: 20,
-  })
-  const answered = await callee.result()
-  expect(caller.failedCalls).toBe(0)
-  expect(caller.successfulCalls).toBe(2)
-  expect(answered.failedCalls).toBe(0)
-  expect(answered.successfulCalls).toBe(2)
-})
-
 /** A SIPp caller and callee pair that must both complete `calls` calls. */
 const pair = async (uac: string, uas: string, calls = 1) => {
-  const callee = await startSippUas({ scenario: uas, localPort: suite.calleePort, calls, timeoutSeconds: 20 })
+  const callee = await startSippUas({
+    scenario: uas,
+    localPort: suite.calleePort,
+    calls,
+    timeoutSeconds: 20,
+    extraArgs: mediaArgs(false),
+  })
   const caller = await runSipp({
     scenario: uac,
     remote: `127.0.0.1:${suite.sipPort}`,
     calls,
     rate: 2,
     timeoutSeconds: 20,
+    extraArgs: mediaArgs(false),
   })
   const answered = await callee.result()
-  expect([caller.successfulCalls, caller.failedCalls]).toEqual([calls, 0])
-  expect([answered.successfulCalls, answered.failedCalls]).toEqual([calls, 0])
+  expect([caller.successfulCalls, caller.failedCalls], caller.stderr).toEqual([calls, 0])
+  expect([answered.successfulCalls, answered.failedCalls], answered.stderr).toEqual([calls, 0])
 }
+
+it("late offer: an INVITE without SDP reaches the callee without SDP; its offer goes to the caller in the 200, the caller's answer to the callee in the ACK, both anchored", () =>
+  pair(uacLateOffer("127.0.0.1", RELAY_PORT), uasLateOffer("127.0.0.1", RELAY_PORT), 2))
 
 it("late offer in a re-INVITE: sent on without SDP; the callee's offer in the 200 and the caller's answer in the ACK, anchored", () =>
   pair(uacReinviteLateOffer("127.0.0.1", RELAY_PORT), uasReinviteLateOffer("127.0.0.1", RELAY_PORT)))
