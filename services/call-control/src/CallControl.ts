@@ -206,6 +206,14 @@ export const runCallControl = (
       localOf,
       send: sendVia,
       releaseClaim: (s) => claims.remove(claimKey(s.callId, s.fromTag)).pipe(Effect.ignore),
+      store,
+      handOver: (other, meta, raw) =>
+        bus
+          .request(Subjects.callControlInstance(other), raw, {
+            timeoutMs: 1000,
+            headers: encodeSipEnvelopeHeaders(meta),
+          })
+          .pipe(Effect.ignore),
     })
 
     const replyTo = (
@@ -805,6 +813,7 @@ export const runCallControl = (
         const decoded = parse(m)
         if (decoded === undefined) return
         if (find(decoded.sip) !== undefined) return yield* dispatch(decoded.meta, decoded.sip)
+        if (yield* subscriptions.takeOver(decoded.meta, decoded.sip, m.data)) return
         const handled = yield* takeOver(decoded.meta, decoded.sip, m.data)
         if (!handled) yield* dispatch(decoded.meta, decoded.sip)
       })

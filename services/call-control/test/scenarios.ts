@@ -550,11 +550,12 @@ Content-Length: 0
 /**
  * A subscriber (RFC 6665, the guide's event package): SUBSCRIBE → 200, the first NOTIFY answered, a
  * refresh → 200 with Expires, then an unsubscribe (Expires: 0) → 200 and the final NOTIFY (terminated)
- * answered. Each response from the suite must carry the Expires the notifier chose.
+ * answered. Each response from the suite must carry the Expires the notifier chose. The refresh waits
+ * `refreshAfterMs` after the first NOTIFY (time for a test to kill the subscription's owner).
  */
-export const uacSubscriber = (): string =>
+export const uacSubscriber = (refreshAfterMs = 300): string =>
   write(
-    "uac-subscribe-refresh-unsubscribe.xml",
+    `uac-subscribe-refresh-unsubscribe-${refreshAfterMs}.xml`,
     `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="uac-subscribe-refresh-unsubscribe">
   <send retrans="500"><![CDATA[
@@ -586,7 +587,7 @@ Content-Length: 0
   </recv>
   <send><![CDATA[
 ${OK_TO_LAST}]]></send>
-  <pause milliseconds="300"/>
+  <pause milliseconds="${refreshAfterMs}"/>
   <send retrans="500"><![CDATA[
 ${SUBSCRIBE_IN_DIALOG(2, 600)}]]></send>
   <recv response="200">
