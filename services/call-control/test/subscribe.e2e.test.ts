@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createTestUserAgent, freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { uacSubscriber, uasNotifier } from "./scenarios.js"
+import { uacSubscriber, uacSubscriberNotifyFirst, uasNotifier, uasNotifierNotifyFirst } from "./scenarios.js"
 import { type RunningSuite, startSuite } from "./suite.js"
 
 let suite: RunningSuite
@@ -73,6 +73,25 @@ describe("SUBSCRIBE/NOTIFY bridged through the suite (SIPp subscriber â†’ edge â
     while (!logs().includes("subscription ended") && Date.now() < until)
       await new Promise((r) => setTimeout(r, 50))
     expect(logs()).toContain("subscription ended")
+  })
+
+  it("a NOTIFY before the SUBSCRIBE's 200 creates the dialogs; the 200 follows, then unsubscribe", async () => {
+    const notifier = await startSippUas({
+      scenario: uasNotifierNotifyFirst(),
+      localPort: suite.calleePort,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    const subscriber = await runSipp({
+      scenario: uacSubscriberNotifyFirst(),
+      remote: `127.0.0.1:${suite.sipPort}`,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    const notified = await notifier.result()
+    expect(subscriber.failedCalls).toBe(0)
+    expect(subscriber.successfulCalls).toBe(1)
+    expect(notified.successfulCalls).toBe(1)
   })
 
   it("OPTIONS to the suite lists SUBSCRIBE and NOTIFY in Allow", async () => {
