@@ -731,6 +731,8 @@ export const runCallControl = (
           return
         }
         yield* mine()
+        // A copy of a SUBSCRIBE whose claim is being written: the first copy's answer covers it (§17.2.2).
+        if (sip.method === "SUBSCRIBE" && sip.toTag === undefined && claiming.has(key)) return
         if (sip.method === "OPTIONS" && sip.toTag === undefined) {
           return yield* replyTo(meta, sip, 200, [
             ["Allow", ALLOW],

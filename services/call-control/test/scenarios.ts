@@ -777,3 +777,27 @@ ${NOTIFY_FROM_NOTIFIER(2, "terminated;reason=noresource", "")}]]></send>
 </scenario>
 `,
   )
+
+/** A subscriber whose SUBSCRIBE is refused with `status` (no ACK: a non-INVITE transaction). */
+export const uacSubscribeExpect = (status: number): string =>
+  write(
+    `uac-subscribe-expect-${status}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-subscribe-expect-${status}">
+  <send retrans="500"><![CDATA[
+SUBSCRIBE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Event: presence
+Expires: 600
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="${status}"/>
+</scenario>
+`,
+  )
