@@ -2,7 +2,8 @@
  * The call-control service: takes new requests from the edge (queue group), claims each call in KV
  * (create-only, so a retransmission or CANCEL reaching another instance never makes a second call), runs
  * one actor per call — a fiber reading a bounded mailbox and stepping the pure Call machine — and sends
- * what the machine says through the edge that received the call.
+ * what the machine says through the edge that received the call. A dialog-creating SUBSCRIBE takes the
+ * same path into its own actor (SubscriptionActor.ts).
  */
 import { createHash, randomBytes } from "node:crypto"
 import { Bus, type BusMessage, ensureStream, type KvConflict, openKv, publishDurable } from "@b2bua/bus"
