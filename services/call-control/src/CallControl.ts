@@ -2,7 +2,8 @@
  * The call-control service: takes new requests from the edge (queue group), claims each call in KV
  * (create-only, so a retransmission or CANCEL reaching another instance never makes a second call), runs
  * one actor per call — a fiber reading a bounded mailbox and stepping the pure Call machine — and sends
- * what the machine says through the edge that received the call.
+ * what the machine says through the edge that received the call. A dialog-creating SUBSCRIBE takes the
+ * same path into its own actor (SubscriptionActor.ts).
  */
 import { createHash, randomBytes } from "node:crypto"
 import { Bus, type BusMessage, ensureStream, type KvConflict, openKv, publishDurable } from "@b2bua/bus"
@@ -222,6 +223,14 @@ export const runCallControl = (
       localOf,
       send: sendVia,
       releaseClaim: (s) => claims.remove(claimKey(s.callId, s.fromTag)).pipe(Effect.ignore),
+      store,
+      handOver: (other, meta, raw) =>
+        bus
+          .request(Subjects.callControlInstance(other), raw, {
+            timeoutMs: 1000,
+            headers: encodeSipEnvelopeHeaders(meta),
+          })
+          .pipe(Effect.ignore),
     })
 
     const replyTo = (
@@ -771,6 +780,8 @@ export const runCallControl = (
           return
         }
         yield* mine()
+        // A copy of a SUBSCRIBE whose claim is being written: the first copy's answer covers it (§17.2.2).
+        if (sip.method === "SUBSCRIBE" && sip.toTag === undefined && claiming.has(key)) return
         if (sip.method === "OPTIONS" && sip.toTag === undefined) {
           return yield* replyTo(meta, sip, 200, [
             ["Allow", ALLOW],
@@ -853,6 +864,7 @@ export const runCallControl = (
         const decoded = parse(m)
         if (decoded === undefined) return
         if (find(decoded.sip) !== undefined) return yield* dispatch(decoded.meta, decoded.sip)
+        if (yield* subscriptions.takeOver(decoded.meta, decoded.sip, m.data)) return
         const handled = yield* takeOver(decoded.meta, decoded.sip, m.data)
         if (!handled) yield* dispatch(decoded.meta, decoded.sip)
       })

@@ -265,7 +265,13 @@ const respond = (
   reason?: string,
   headers: HeaderList = [],
 ): SubscriptionStep => {
-  const response = createResponse(request, status, reason === undefined ? { headers } : { reason, headers })
+  // RFC 3261 §8.2.6.2: a response to a request without To-tag carries the suite's tag on A's side.
+  const toTag = side === "A" && request.toTag === undefined ? { toTag: s.aTag } : {}
+  const response = createResponse(request, status, {
+    ...toTag,
+    headers,
+    ...(reason === undefined ? {} : { reason }),
+  })
   return [{ ...s, servers: answered(s.servers, side, request, response) }, [sendOn(s, side, response)]]
 }
 

@@ -2,13 +2,20 @@
  * The subscription actors: one fiber per bridged subscription reading a bounded mailbox and stepping the
  * pure Subscription machine, performing its actions with the few capabilities it is given — send through
  * the edge, timers (fibers that post events), logs and metrics. Messages are found by the suite's own
- * identifiers (its tags and the B-leg Call-ID), like a call's. Subscriptions are not stored for
- * takeover: when their owner dies, the peers' next refresh or NOTIFY gets 481 from whoever receives it
- * and the subscriber subscribes again (RFC 6665 §4.1.2.2).
+ * identifiers (its tags and the B-leg Call-ID), like a call's. Once A has its final response, the
+ * subscription is stored in KV `calls` (SubscriptionRecord.ts) whenever its dialogs change; when the
+ * owner dies, the instance that receives a message for it from the takeover queue restores it (a
+ * compare-and-set on the record makes it the only owner) and goes on: new branches name the new owner.
  */
-import { randomBytes } from "node:crypto"
-import type { Owner, SipEnvelopeMeta } from "@b2bua/contracts"
-import { parseHostPort } from "@b2bua/contracts"
+import { createHash, randomBytes } from "node:crypto"
+import type { KvStore } from "@b2bua/bus"
+import {
+  type InstanceId,
+  isInstanceId,
+  type Owner,
+  parseHostPort,
+  type SipEnvelopeMeta,
+} from "@b2bua/contracts"
 import type { SipMessage, SipRequest } from "@b2bua/sip"
 import { Metrics } from "@b2bua/telemetry"
 import { Clock, Effect, Fiber, Queue } from "effect"
@@ -22,6 +29,7 @@ import {
   startSubscription,
   stepSubscription,
 } from "./Subscription.js"
+import { decodeSubscription, encodeSubscription } from "./SubscriptionRecord.js"
 
 /** What a subscription actor may do: nothing else reaches it. */
 export interface SubscriptionCapabilities {
@@ -37,6 +45,10 @@ export interface SubscriptionCapabilities {
   ) => Effect.Effect<void>
   /** Releases the subscription's claim in KV `call-claims` (the same claim a call takes). */
   readonly releaseClaim: (subscribe: SipRequest) => Effect.Effect<void>
+  /** KV `calls`, where subscriptions are kept for takeover (absent: not stored). */
+  readonly store?: KvStore | undefined
+  /** Passes a message to the instance that won a takeover race (it handles it). */
+  readonly handOver?: (owner: InstanceId, meta: SipEnvelopeMeta, raw: Uint8Array) => Effect.Effect<void>
 }
 
 export interface Subscriptions {
@@ -50,6 +62,11 @@ export interface Subscriptions {
   }) => Effect.Effect<void>
   /** Hands a message to the subscription it belongs to; false when it belongs to none here. */
   readonly dispatch: (meta: SipEnvelopeMeta, sip: SipMessage) => Effect.Effect<boolean>
+  /**
+   * A message from the takeover queue (its owner is gone): restores the stored subscription it belongs
+   * to, becomes its owner and handles the message; false when no stored subscription matches.
+   */
+  readonly takeOver: (meta: SipEnvelopeMeta, sip: SipMessage, raw: Uint8Array) => Effect.Effect<boolean>
   /** Subscriptions not yet ended. */
   readonly active: () => number
 }
@@ -62,6 +79,8 @@ interface Actor {
   readonly timers: Map<SubscriptionTimer, Fiber.Fiber<void>>
   sub: Subscription
   released: boolean
+  /** Whether the `subtag.<tag>` pointers to its record are written. */
+  indexed: boolean
 }
 
 /** Each mailbox holds this many messages; beyond it they are dropped and counted (SIP retransmits). */
@@ -70,6 +89,26 @@ const MAILBOX = 64
 const LINGER_MS = 32_000
 
 const keyOf = (m: SipMessage): string => `${m.callId}|${m.fromTag ?? ""}`
+
+/** The record's key in KV `calls`: a hash of the A-leg Call-ID and From-tag (like a call's). */
+const recordKey = (subscribe: SipRequest): string =>
+  `sub.${createHash("sha256")
+    .update(`${subscribe.callId}|${subscribe.fromTag ?? ""}`)
+    .digest("hex")
+    .slice(0, 40)}`
+
+/** What the record holds changed: written again (transactions in flight are not stored). */
+const changed = (a: Subscription, b: Subscription): boolean =>
+  a.phase !== b.phase ||
+  a.aFinal !== b.aFinal ||
+  a.bRemoteTag !== b.bRemoteTag ||
+  a.bTarget !== b.bTarget ||
+  a.aTarget !== b.aTarget ||
+  a.aLocalSeq !== b.aLocalSeq ||
+  a.bLocalSeq !== b.bLocalSeq ||
+  a.aRemoteSeq !== b.aRemoteSeq ||
+  a.bRemoteSeq !== b.bRemoteSeq ||
+  a.expiresAt !== b.expiresAt
 
 export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect<Subscriptions> =>
   Effect.gen(function* () {
@@ -81,6 +120,9 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
       ended: metrics.counter("cc_subscriptions_ended_total", {
         description: "bridged subscriptions ended, by how they ended",
         labels: ["how"],
+      }),
+      takenOver: metrics.counter("cc_subscriptions_taken_over_total", {
+        description: "subscriptions restored from KV after their owner died",
       }),
       overflows: metrics.counter("cc_subscription_mailbox_overflows_total", {
         description: "messages dropped because a subscription's mailbox was full",
@@ -95,6 +137,32 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
       [{}, active],
     ])
     const fork = Effect.runForkWith(yield* Effect.context<never>())
+    const store = caps.store
+    const instance = caps.owner.instance
+
+    /** Written once A has its final response (before, a new owner could not answer A's SUBSCRIBE). */
+    const persist = (actor: Actor) =>
+      store === undefined || actor.sub.aFinal === undefined || actor.sub.phase === "Ended"
+        ? Effect.void
+        : Effect.gen(function* () {
+            const key = recordKey(actor.sub.aSubscribe)
+            yield* store.put(key, encodeSubscription(instance, actor.aMeta, actor.sub))
+            if (!actor.indexed) {
+              actor.indexed = true
+              for (const tag of [actor.sub.aTag, actor.sub.bFromTag])
+                yield* store.put(`subtag.${tag}`, new TextEncoder().encode(key))
+            }
+          }).pipe(
+            Effect.catch((e) =>
+              Effect.logWarning("subscription not stored").pipe(Effect.annotateLogs({ error: e.message })),
+            ),
+          )
+    const unstore = (s: Subscription) =>
+      store === undefined
+        ? Effect.void
+        : Effect.forEach([recordKey(s.aSubscribe), `subtag.${s.aTag}`, `subtag.${s.bFromTag}`], (k) =>
+            store.remove(k).pipe(Effect.ignore),
+          )
 
     const deliver = (actor: Actor, event: SubscriptionEvent) =>
       Effect.gen(function* () {
@@ -149,6 +217,7 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
             m.ended.add({ how: endedHow(action.reason) })
             for (const timer of [...actor.timers.keys()]) cancelTimer(actor, timer)
             yield* caps.releaseClaim(s.aSubscribe)
+            yield* unstore(s)
             yield* Effect.logInfo("subscription ended").pipe(
               Effect.annotateLogs({ callId: s.aSubscribe.callId, bCallId: s.bCallId, reason: action.reason }),
             )
@@ -170,10 +239,12 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
 
     const handle = (actor: Actor, event: SubscriptionEvent) =>
       Effect.gen(function* () {
-        const [next, actions] = stepSubscription(actor.sub, event)
-        const before = actor.sub.phase
+        const previous = actor.sub
+        const before = previous.phase
+        const [next, actions] = stepSubscription(previous, event)
         actor.sub = next
         for (const action of actions) yield* perform(actor, action)
+        if (changed(previous, next)) yield* persist(actor)
         if (next.phase !== before)
           yield* Effect.logDebug("subscription phase").pipe(
             Effect.annotateLogs({ callId: next.aSubscribe.callId, from: before, to: next.phase }),
@@ -220,6 +291,25 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
       )
     }
 
+    const register = (sub: Subscription, meta: SipEnvelopeMeta) =>
+      Effect.gen(function* () {
+        const actor: Actor = {
+          key: keyOf(sub.aSubscribe),
+          aMeta: meta,
+          mailbox: yield* Queue.dropping<SubscriptionEvent>(MAILBOX),
+          timers: new Map(),
+          sub,
+          released: false,
+          indexed: false,
+        }
+        byKey.set(actor.key, actor)
+        byATag.set(sub.aTag, actor)
+        byBTag.set(sub.bFromTag, actor)
+        byBCallId.set(sub.bCallId, actor)
+        active++
+        return actor
+      })
+
     const start: Subscriptions["start"] = ({ subscribe, meta, targets }) =>
       Effect.gen(function* () {
         const previous = byKey.get(keyOf(subscribe))
@@ -234,19 +324,7 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
           targets,
           aReliable: meta.transport !== "udp",
         })
-        const actor: Actor = {
-          key: keyOf(subscribe),
-          aMeta: meta,
-          mailbox: yield* Queue.dropping<SubscriptionEvent>(MAILBOX),
-          timers: new Map(),
-          sub,
-          released: false,
-        }
-        byKey.set(actor.key, actor)
-        byATag.set(sub.aTag, actor)
-        byBTag.set(sub.bFromTag, actor)
-        byBCallId.set(sub.bCallId, actor)
-        active++
+        const actor = yield* register(sub, meta)
         m.started.add({})
         yield* Effect.logInfo("subscription started").pipe(
           Effect.annotateLogs({
@@ -272,7 +350,80 @@ export const makeSubscriptions = (caps: SubscriptionCapabilities): Effect.Effect
         return true
       })
 
-    return { isNew, start, dispatch, active: () => active }
+    const takeOver: Subscriptions["takeOver"] = (meta, sip, raw) =>
+      Effect.gen(function* () {
+        if (find(sip) !== undefined) return yield* dispatch(meta, sip)
+        const tag = sip.kind === "request" ? sip.toTag : sip.fromTag
+        if (store === undefined || tag === undefined) return false
+        const pointer = yield* store.get(`subtag.${tag}`).pipe(Effect.orElseSucceed(() => undefined))
+        if (pointer === undefined) return false
+        const entry = yield* store
+          .get(new TextDecoder().decode(pointer.value))
+          .pipe(Effect.orElseSucceed(() => undefined))
+        const stored = entry === undefined ? undefined : decodeSubscription(entry.value)
+        if (entry === undefined || stored === undefined || typeof stored === "string") return false
+        if (stored.owner !== instance) {
+          // Compare-and-set on the record: of two survivors, one becomes the owner; the other hands over.
+          const won = yield* store
+            .update(
+              entry.key,
+              encodeSubscription(instance, stored.aMeta, stored.subscription),
+              entry.revision,
+            )
+            .pipe(
+              Effect.as(true),
+              Effect.orElseSucceed(() => false),
+            )
+          if (!won) {
+            const latest = yield* store.get(entry.key).pipe(Effect.orElseSucceed(() => undefined))
+            const now = latest === undefined ? undefined : decodeSubscription(latest.value)
+            if (
+              typeof now === "object" &&
+              now.owner !== instance &&
+              isInstanceId(now.owner) &&
+              caps.handOver
+            ) {
+              yield* caps.handOver(now.owner, meta, raw)
+              return true
+            }
+            return false
+          }
+        }
+        const s = stored.subscription
+        // A subscription whose final NOTIFY was in flight is over: nothing left to restore.
+        if (s.phase === "Terminating") {
+          yield* unstore(s)
+          return false
+        }
+        // The last request seen on each leg may come again (its answer died with the owner): the new
+        // owner relays it as a new one instead of refusing its CSeq.
+        const actor = yield* register(
+          {
+            ...s,
+            id: { ...s.id, owner: caps.owner },
+            aRemoteSeq: s.aRemoteSeq - 1,
+            bRemoteSeq: s.bRemoteSeq === undefined ? undefined : s.bRemoteSeq - 1,
+          },
+          stored.aMeta,
+        )
+        actor.indexed = true
+        m.takenOver.add({})
+        if (s.expiresAt !== undefined) {
+          const now = yield* Clock.currentTimeMillis
+          yield* perform(actor, {
+            _tag: "StartTimer",
+            timer: "Expires",
+            delayMs: Math.max(0, s.expiresAt - now),
+          })
+        }
+        yield* Effect.logInfo("subscription taken over").pipe(
+          Effect.annotateLogs({ callId: s.aSubscribe.callId, from: stored.owner }),
+        )
+        fork(run(actor))
+        return yield* dispatch(meta, sip)
+      })
+
+    return { isNew, start, dispatch, takeOver, active: () => active }
   })
 
 /** A bounded label for how a subscription ended (the machine's reasons are free text). */

@@ -9,7 +9,14 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { uacDigest, uacExpect, uasExpectUser } from "./scenarios.js"
+import {
+  uacDigest,
+  uacExpect,
+  uacSubscribeExpect,
+  uacSubscriber,
+  uasExpectUser,
+  uasNotifier,
+} from "./scenarios.js"
 import { type RunningSuite, startSuite } from "./suite.js"
 
 const registerScenario = fileURLToPath(
@@ -131,4 +138,30 @@ it("a trunk added to the shared store (as the admin API does) is identified by t
   await callee.result()
   expect(caller.failedCalls).toBe(0)
   expect(caller.successfulCalls).toBe(1)
+})
+
+it("a SUBSCRIBE is identified by the auth service like an INVITE: a known trunk's is bridged, others get 407", async () => {
+  const notifier = await startSippUas({
+    scenario: uasNotifier(),
+    localPort: suite.calleePort,
+    calls: 1,
+    timeoutSeconds: 15,
+  })
+  const subscriber = await runSipp({
+    scenario: uacSubscriber(),
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls: 1,
+    timeoutSeconds: 15,
+  })
+  expect((await notifier.result()).successfulCalls).toBe(1)
+  expect(subscriber.successfulCalls).toBe(1)
+  const stranger = await runSipp({
+    scenario: uacSubscribeExpect(407),
+    remote: `127.0.0.1:${suite.sipPort}`,
+    calls: 1,
+    timeoutSeconds: 10,
+    extraArgs: ["-i", "127.0.0.2"],
+  })
+  expect(stranger.failedCalls).toBe(0)
+  expect(stranger.successfulCalls).toBe(1)
 })

@@ -572,11 +572,12 @@ Content-Length: 0
 /**
  * A subscriber (RFC 6665, the guide's event package): SUBSCRIBE → 200, the first NOTIFY answered, a
  * refresh → 200 with Expires, then an unsubscribe (Expires: 0) → 200 and the final NOTIFY (terminated)
- * answered. Each response from the suite must carry the Expires the notifier chose.
+ * answered. Each response from the suite must carry the Expires the notifier chose. The refresh waits
+ * `refreshAfterMs` after the first NOTIFY (time for a test to kill the subscription's owner).
  */
-export const uacSubscriber = (): string =>
+export const uacSubscriber = (refreshAfterMs = 300): string =>
   write(
-    "uac-subscribe-refresh-unsubscribe.xml",
+    `uac-subscribe-refresh-unsubscribe-${refreshAfterMs}.xml`,
     `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="uac-subscribe-refresh-unsubscribe">
   <send retrans="500"><![CDATA[
@@ -608,7 +609,7 @@ Content-Length: 0
   </recv>
   <send><![CDATA[
 ${OK_TO_LAST}]]></send>
-  <pause milliseconds="300"/>
+  <pause milliseconds="${refreshAfterMs}"/>
   <send retrans="500"><![CDATA[
 ${SUBSCRIBE_IN_DIALOG(2, 600)}]]></send>
   <recv response="200">
@@ -706,6 +707,119 @@ ${OK_TO_SUBSCRIBE(0, false)}]]></send>
 ${NOTIFY_FROM_NOTIFIER(2, "terminated;reason=timeout", "")}]]></send>
   <recv response="200"/>
   <Reference variables="ev,ex,acc,ex2,ex3"/>
+</scenario>
+`,
+  )
+
+/**
+ * A subscriber whose first NOTIFY comes before the 200 to its SUBSCRIBE (RFC 6665 §4.1.2.4): it answers
+ * the NOTIFY, then takes the 200, and unsubscribes at once (Expires: 0) until the terminated NOTIFY.
+ * Its SUBSCRIBE is sent once: SIPp holds the next step of a retransmitted request until a response
+ * arrives, so a NOTIFY first would never be answered (loopback UDP loses nothing here).
+ */
+export const uacSubscriberNotifyFirst = (): string =>
+  write(
+    "uac-subscribe-notify-first.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-subscribe-notify-first">
+  <send><![CDATA[
+SUBSCRIBE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Event: X-NECSIPEXT2CTRL;id=7
+Expires: 3627
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv request="NOTIFY" rrs="true">
+    <action>
+      <ereg regexp="^ *active" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="s1"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_LAST}]]></send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *600 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="e1"/>
+    </action>
+  </recv>
+  <send retrans="500"><![CDATA[
+${SUBSCRIBE_IN_DIALOG(2, 0)}]]></send>
+  <recv response="200"/>
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="^ *terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="s2"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+${OK_TO_LAST}]]></send>
+  <Reference variables="s1,e1,s2"/>
+</scenario>
+`,
+  )
+
+/** A notifier that sends its first NOTIFY before answering the SUBSCRIBE, then answers it 200. */
+export const uasNotifierNotifyFirst = (): string =>
+  write(
+    "uas-notifier-notify-first.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-notifier-notify-first">
+  <recv request="SUBSCRIBE" rrs="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="subscriber"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="notified"/>
+      <ereg regexp=".*" search_in="hdr" header="Via:" assign_to="via"/>
+      <ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="cseq"/>
+    </action>
+  </recv>
+  <send retrans="500"><![CDATA[
+${NOTIFY_FROM_NOTIFIER(1, "active;expires=600", "Event-Fkey=8:speaker")}]]></send>
+  <recv response="200"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+Via: [$via]
+From: [$subscriber]
+To: [$notified];tag=[pid]SIPpTag01[call_number]
+Call-ID: [call_id]
+CSeq: [$cseq]
+Contact: <sip:notifier@[local_ip]:[local_port]>
+Expires: 600
+Content-Length: 0
+]]></send>
+  <recv request="SUBSCRIBE"/>
+  <send><![CDATA[
+${OK_TO_SUBSCRIBE(0, false)}]]></send>
+  <send retrans="500"><![CDATA[
+${NOTIFY_FROM_NOTIFIER(2, "terminated;reason=noresource", "")}]]></send>
+  <recv response="200"/>
+</scenario>
+`,
+  )
+
+/** A subscriber whose SUBSCRIBE is refused with `status` (no ACK: a non-INVITE transaction). */
+export const uacSubscribeExpect = (status: number): string =>
+  write(
+    `uac-subscribe-expect-${status}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-subscribe-expect-${status}">
+  <send retrans="500"><![CDATA[
+SUBSCRIBE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 SUBSCRIBE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Event: presence
+Expires: 600
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="${status}"/>
 </scenario>
 `,
   )

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createTestUserAgent, freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { uacSubscriber, uasNotifier } from "./scenarios.js"
+import { uacSubscriber, uacSubscriberNotifyFirst, uasNotifier, uasNotifierNotifyFirst } from "./scenarios.js"
 import { type RunningSuite, startSuite } from "./suite.js"
 
 let suite: RunningSuite
@@ -66,9 +66,32 @@ describe("SUBSCRIBE/NOTIFY bridged through the suite (SIPp subscriber â†’ edge â
     expect(aLog).not.toContain(`:${suite.calleePort}`)
     // The guide's NOTIFY body crossed, and the subscription ended on both sides.
     expect(aLog).toContain("Event-Fkey=8:speaker")
-    const logs = suite.callControls[0]!.logs()
-    expect(logs).toContain("subscription started")
-    expect(logs).toContain("subscription ended")
+    const logs = suite.callControls[0]!.logs
+    expect(logs()).toContain("subscription started")
+    // The log line is written just after the last 200 left: wait for it (bounded).
+    const until = Date.now() + 5000
+    while (!logs().includes("subscription ended") && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50))
+    expect(logs()).toContain("subscription ended")
+  })
+
+  it("a NOTIFY before the SUBSCRIBE's 200 creates the dialogs; the 200 follows, then unsubscribe", async () => {
+    const notifier = await startSippUas({
+      scenario: uasNotifierNotifyFirst(),
+      localPort: suite.calleePort,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    const subscriber = await runSipp({
+      scenario: uacSubscriberNotifyFirst(),
+      remote: `127.0.0.1:${suite.sipPort}`,
+      calls: 1,
+      timeoutSeconds: 20,
+    })
+    const notified = await notifier.result()
+    expect(subscriber.failedCalls).toBe(0)
+    expect(subscriber.successfulCalls).toBe(1)
+    expect(notified.successfulCalls).toBe(1)
   })
 
   it("OPTIONS to the suite lists SUBSCRIBE and NOTIFY in Allow", async () => {
