@@ -556,7 +556,13 @@ export const onPeerRefresh = (call: Call, leg: Leg, m: SipRequest): Step | undef
     m.method === "UPDATE"
       ? m.body.length === 0
       : isSdp(m) && ours !== undefined && peerOrigin !== undefined && originOf(m.body) === peerOrigin
-  if (!onlyRefresh) return undefined
+  if (!onlyRefresh) {
+    // A change would be relayed into the other leg, where the suite's own re-INVITE refresh is pending.
+    const other = legOf(call, leg === "A" ? "B" : "A")
+    return m.method === "INVITE" && other?.refresh?.request.method === "INVITE"
+      ? [call, [sendOn(call, leg, createResponse(m, 491))]]
+      : undefined
+  }
   const negotiated = negotiateRefresh(timers.policy, session, m)
   const body = m.method === "INVITE" ? ours : undefined
   const headers: HeaderList = [
