@@ -126,8 +126,8 @@ export const startCall = (
     sessionTimer: initialSessionTimers(sessionTimers),
     sent: 0,
   }
-  // The caller's offer and the B-leg INVITE are SDP the session timers keep (a refresh re-offers it).
-  const [call, actions] = observeSdp({ _tag: "FromA", message: aInvite }, attempt(draft, first, rest, 1))
+  // The B-leg INVITE's offer is the suite's SDP on the B-leg until something replaces it.
+  const [call, actions] = observeSdp(attempt(draft, first, rest, 1))
   return [
     call,
     [
@@ -270,7 +270,7 @@ const answerRelayed = (call: Call, pending: NonNullable<Call["reinvite"]>, m: Si
   return [next, [...actions, ...refreshed.actions]]
 }
 
-export const stepCall = (call: Call, event: CallEvent): Step => observeSdp(event, step(call, event))
+export const stepCall = (call: Call, event: CallEvent): Step => observeSdp(step(call, event))
 
 const step = (call: Call, event: CallEvent): Step => {
   if (call.phase === "Ended") return afterEnd(call, event)

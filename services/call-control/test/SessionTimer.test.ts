@@ -408,6 +408,17 @@ describe("refreshes from the peers: answered on their own leg, or relayed when t
     ])
   })
 
+  it("an offer the far side refused is still a change when A sends it again: relayed, not answered here", () => {
+    const { call } = setup()
+    const hold = call.aInvite.body.toString("latin1").replace("o=IPS 24669 0", "o=IPS 24669 1")
+    const [c1, first] = stepCall(call, { _tag: "FromA", message: fromA(call, "INVITE", 2, [], hold) })
+    const relayed = sentOn(first, "SendB")[0] as SipRequest
+    const [c2] = stepCall(c1, { _tag: "FromB", message: wire(createResponse(relayed, 488)) })
+    const [, again] = stepCall(c2, { _tag: "FromA", message: fromA(c2, "INVITE", 3, [], hold) })
+    expect((sentOn(again, "SendB")[0] as SipRequest).method).toBe("INVITE")
+    expect(sentOn(again, "SendA").map((m) => m.kind === "response" && m.status)).toEqual([100])
+  })
+
   it("a re-INVITE with a change while the suite's re-INVITE refresh is pending on B gets 491 (RFC 3261 §14.2)", () => {
     const { call: c0 } = answered(inviteWith(["Session-Expires: 90;refresher=uac", "Supported: timer"]), [
       ["Session-Expires", "90;refresher=uac"],
