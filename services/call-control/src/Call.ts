@@ -133,8 +133,8 @@ export const startCall = (
     sent: 0,
     aRefer: inbound.refer,
   }
-  // The caller's offer and the B-leg INVITE are SDP the session timers keep (a refresh re-offers it).
-  const [call, actions] = observeSdp({ _tag: "FromA", message: aInvite }, attempt(draft, first, rest, 1))
+  // The B-leg INVITE's offer is the suite's SDP on the B-leg until something replaces it.
+  const [call, actions] = observeSdp(attempt(draft, first, rest, 1))
   return [
     call,
     [
@@ -278,7 +278,7 @@ const answerRelayed = (call: Call, pending: NonNullable<Call["reinvite"]>, m: Si
 }
 
 export const stepCall = (call: Call, event: CallEvent): Step =>
-  observeSdp(event, call.phase === "Ended" ? afterEnd(call, event) : stepLateOffer(call, event, stepLive))
+  observeSdp(call.phase === "Ended" ? afterEnd(call, event) : stepLateOffer(call, event, stepLive))
 
 /** The call before it ended; late offers (LateOffer.ts) have seen the event first. */
 const stepLive = (call: Call, event: CallEvent): Step => {

@@ -305,7 +305,10 @@ export const runCallControl = (
         case "SessionTimer":
           return Effect.gen(function* () {
             if (action.what === "refreshed") stats.sessionRefreshes++
-            if (action.what === "expired" || action.what === "refresh-failed") stats.sessionExpiries++
+            if (action.what === "expired" || action.what === "refresh-failed") {
+              stats.sessionExpiries++
+              actor.timeline.hangupBy ??= "system"
+            }
             const log =
               action.what === "refreshed" || action.what === "refresh-sent" ? Effect.logDebug : Effect.logInfo
             yield* log("session timer").pipe(

@@ -10,8 +10,8 @@
  *   allows it, else a re-INVITE offering the suite's last SDP on that leg unchanged (RFC 3264 §8); where
  *   the peer is, the suite ends the call on both legs with a Reason header (RFC 3326) when no refresh came
  *   by the expiry minus min(32 s, interval/3) (§10).
- * - A refresh from a peer that changes nothing (an UPDATE without body, a re-INVITE whose SDP has the
- *   peer's last o= line) is answered here, on its own leg: the legs stay independent, as a B2BUA/SBC does.
+ * - A refresh from a peer that changes nothing (an UPDATE without body, a re-INVITE re-offering the
+ *   peer's last accepted SDP: the same o= line) is answered here, on its own leg: the legs stay independent, as a B2BUA/SBC does.
  *   A re-INVITE that carries a change is relayed as before; each leg then gets its own timer headers.
  * Pure: requests and responses in, the call's timer state and actions out. The shell runs the leg timers
  * `SessionA`/`SessionB` with StartTimer/TimerFired like the RFC 3261 timers.
@@ -302,9 +302,16 @@ export interface Answered {
   readonly actions: ReadonlyArray<CallAction>
 }
 
+/** The peer's SDP on `leg` was accepted (its offer answered, or its answer taken): its o= line. */
+const acceptedFrom = (timers: SessionTimers, leg: Leg, m: SipRequest | SipResponse): SessionTimers => {
+  if (!isSdp(m)) return timers
+  const origin = originOf(m.body)
+  return leg === "A" ? { ...timers, aOrigin: origin } : { ...timers, bOrigin: origin }
+}
+
 /** The callee answered the B-leg INVITE: both legs' timers start; the 2xx to A carries A's (§9). */
 export const onAnswered = (call: Call, bAnswer: SipResponse): Answered => {
-  const timers = call.sessionTimer
+  const timers = acceptedFrom(acceptedFrom(call.sessionTimer, "A", call.aInvite), "B", bAnswer)
   const [a, startA] = arm("A", negotiateA(timers.policy, call.aInvite))
   const b0 = fromAnswer(undefined, timers.bAsk.minSE, bAnswer)
   const b = b0 === undefined ? undefined : { ...b0, update: allowsUpdate(bAnswer) }
@@ -556,7 +563,13 @@ export const onPeerRefresh = (call: Call, leg: Leg, m: SipRequest): Step | undef
     m.method === "UPDATE"
       ? m.body.length === 0
       : isSdp(m) && ours !== undefined && peerOrigin !== undefined && originOf(m.body) === peerOrigin
-  if (!onlyRefresh) return undefined
+  if (!onlyRefresh) {
+    // A change would be relayed into the other leg, where the suite's own re-INVITE refresh is pending.
+    const other = legOf(call, leg === "A" ? "B" : "A")
+    return m.method === "INVITE" && other?.refresh?.request.method === "INVITE"
+      ? [call, [sendOn(call, leg, createResponse(m, 491))]]
+      : undefined
+  }
   const negotiated = negotiateRefresh(timers.policy, session, m)
   const body = m.method === "INVITE" ? ours : undefined
   const headers: HeaderList = [
@@ -608,7 +621,8 @@ export const onRelayedRefresh = (
   const farSession = legOf(call, far)
   const farNext = fromAnswer(farSession, farSession?.minSE ?? call.sessionTimer.policy.minSE, response)
   const askNext = negotiateRefresh(call.sessionTimer.policy, legOf(call, asking), pending.received)
-  let timers = call.sessionTimer
+  // The offer/answer across the legs succeeded: both peers' SDPs are now the session's.
+  let timers = acceptedFrom(acceptedFrom(call.sessionTimer, asking, pending.received), far, response)
   const actions: CallAction[] = []
   if (farNext !== undefined) {
     const [armed, start] = arm(far, farNext)
@@ -629,19 +643,13 @@ export const onRelayedRefresh = (
 /* Bookkeeping the machine needs: SDPs seen, the media seam, storage, takeover                      */
 
 /**
- * After each step: the o= line of SDP that arrived from a peer, and the message of the SDP the suite
- * sends on each leg (its body is what a re-INVITE refresh offers again).
+ * After each step: the message of the SDP the suite sends on each leg (its body is what a re-INVITE
+ * refresh offers again). The peers' o= lines are recorded only when an offer/answer succeeded (the
+ * initial INVITE and its 2xx, a relayed re-INVITE/UPDATE and its 2xx): a refused offer re-sent later is
+ * still a change, not a refresh.
  */
-export const observeSdp = (
-  event: { readonly _tag: string; readonly message?: SipRequest | SipResponse },
-  [call, actions]: Step,
-): Step => {
+export const observeSdp = ([call, actions]: Step): Step => {
   let timers = call.sessionTimer
-  const m = event.message
-  if (m !== undefined && isSdp(m) && (event._tag === "FromA" || event._tag === "FromB")) {
-    const origin = originOf(m.body)
-    timers = event._tag === "FromA" ? { ...timers, aOrigin: origin } : { ...timers, bOrigin: origin }
-  }
   for (const action of actions) {
     if ((action._tag === "SendA" || action._tag === "SendB") && isSdp(action.message))
       timers =

@@ -21,6 +21,7 @@ import {
   startCall,
   stepCall,
 } from "../src/index.js"
+import { sdpRole } from "../src/media/SdpRole.js"
 import { guideInvite, guideInviteText, sentOn, testIdentity, testTarget, wire } from "./fixtures.js"
 
 const SDP_B =
@@ -262,6 +263,15 @@ describe("§10: the suite refreshes where it is the refresher", () => {
     expect(again).toEqual([{ _tag: "SendB", message: ack, to: expect.anything(), transport: "udp" }])
   })
 
+  it("the media seam leaves the refresh's SDP alone: it is what the negotiator already produced", () => {
+    const { call } = answered(guideInvite(), [["Session-Expires", "90;refresher=uac"]])
+    const [c1, actions] = fire(call, "SessionB")
+    const reinvite = sentOn(actions, "SendB")[0] as SipRequest
+    expect(sdpRole(c1, reinvite, "B")).toBeUndefined()
+    // A relayed re-INVITE with the same SDP is still an offer for the negotiator.
+    expect(sdpRole(c1, c1.bInvite, "B")).toBe("offer")
+  })
+
   it("an UPDATE refused with 405 falls back to re-INVITE at once", () => {
     const { call } = answered(guideInvite(), [
       ["Session-Expires", "90;refresher=uac"],
@@ -396,6 +406,28 @@ describe("refreshes from the peers: answered on their own leg, or relayed when t
       ["SessionB", 900_000],
       ["SessionA", 60_000],
     ])
+  })
+
+  it("an offer the far side refused is still a change when A sends it again: relayed, not answered here", () => {
+    const { call } = setup()
+    const hold = call.aInvite.body.toString("latin1").replace("o=IPS 24669 0", "o=IPS 24669 1")
+    const [c1, first] = stepCall(call, { _tag: "FromA", message: fromA(call, "INVITE", 2, [], hold) })
+    const relayed = sentOn(first, "SendB")[0] as SipRequest
+    const [c2] = stepCall(c1, { _tag: "FromB", message: wire(createResponse(relayed, 488)) })
+    const [, again] = stepCall(c2, { _tag: "FromA", message: fromA(c2, "INVITE", 3, [], hold) })
+    expect((sentOn(again, "SendB")[0] as SipRequest).method).toBe("INVITE")
+    expect(sentOn(again, "SendA").map((m) => m.kind === "response" && m.status)).toEqual([100])
+  })
+
+  it("a re-INVITE with a change while the suite's re-INVITE refresh is pending on B gets 491 (RFC 3261 §14.2)", () => {
+    const { call: c0 } = answered(inviteWith(["Session-Expires: 90;refresher=uac", "Supported: timer"]), [
+      ["Session-Expires", "90;refresher=uac"],
+    ])
+    const [call] = fire(c0, "SessionB")
+    const hold = call.aInvite.body.toString("latin1").replace("o=IPS 24669 0", "o=IPS 24669 1")
+    const [, actions] = stepCall(call, { _tag: "FromA", message: fromA(call, "INVITE", 2, [], hold) })
+    expect((sentOn(actions, "SendA")[0] as SipResponse).status).toBe(491)
+    expect(sentOn(actions, "SendB")).toEqual([])
   })
 
   it("a refresh below the suite's Min-SE gets 422 with Min-SE (§6)", () => {

@@ -193,3 +193,102 @@ ${OK_TO_LAST}]]></send>
 </scenario>
 `,
   )
+
+/**
+ * A callee that makes the suite its refresher but does not allow UPDATE: it expects the suite's refresh
+ * re-INVITE at half the interval (§10), offering the suite's SDP on this leg — the relay's address and
+ * a port matching `portPattern`, as the media seam produced it — answers it, then gets the caller's BYE.
+ */
+export const uasExpectReinviteRefresh = (portPattern: string): string =>
+  write(
+    "uas-expect-reinvite-refresh.xml",
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas-expect-reinvite-refresh">
+  <recv request="INVITE">
+    <action>${check("Session-Expires", "^ *90", "se")}</action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port]>
+Allow: INVITE, ACK, BYE, CANCEL
+Supported: timer
+Require: timer
+Session-Expires: 90;refresher=uac
+X-Checked: [$se]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP.replace("o=user1 53655765 2353687637", "o=user2 1 1")}]]></send>
+  <recv request="ACK"/>
+  <recv request="INVITE">
+    <action>
+      ${check("Session-Expires", "^ *90;refresher=uac", "refresh")}
+      <ereg regexp="c=IN IP4 127\\.0\\.0\\.1" search_in="body" check_it="true" assign_to="c"/>
+      <ereg regexp="m=audio ${portPattern} RTP/AVP" search_in="body" check_it="true" assign_to="m"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port]>
+Supported: timer
+Require: timer
+Session-Expires: 90;refresher=uac
+X-Checked: [$refresh] [$c] [$m]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP.replace("o=user1 53655765 2353687637", "o=user2 1 1")}]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+${OK_TO_LAST}]]></send>
+</scenario>
+`,
+  )
+
+/** A caller that refreshes its own leg (refresher=uac) in name only and hangs up after `pauseMs`. */
+export const uacHangUpAfter = (pauseMs: number): string =>
+  write(
+    `uac-hang-up-after-${pauseMs}.xml`,
+    `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac-hang-up-after">
+  <send retrans="500"><![CDATA[
+${invite("Supported: timer\nSession-Expires: 90;refresher=uac")}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <pause milliseconds="${pauseMs}"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+</scenario>
+`,
+  )
