@@ -214,6 +214,7 @@ it("one answered call is one connected trace across the five services, a span pe
   expect(
     sample(auth, "nats_handler_duration_seconds_count", { subject: "b2b.v1.auth.identify" }),
   ).toBeGreaterThanOrEqual(1)
+  expect(sample(auth, "auth_identifications_total", { result: "trunk" })).toBeGreaterThanOrEqual(1)
   const edge = await scrape("sip-edge")
   expect(sample(edge, "sip_edge_requests_received_total", { method: "INVITE" })).toBeGreaterThanOrEqual(1)
   // 64 ports: a leg takes an RTP/RTCP pair, a session two legs.
