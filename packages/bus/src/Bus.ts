@@ -10,7 +10,8 @@
  *
  * Metrics: every request's round trip goes to `nats_request_duration_seconds`, labelled by the subject's
  * pattern (`subjectPattern`: instance and relay ids become `*`, so the label set stays bounded) and the
- * outcome (`ok`, `no_responders`, `timeout`, `error`).
+ * outcome (`ok`, `no_responders`, `timeout`, `error`); every received message's handling goes to
+ * `nats_handler_duration_seconds` by subject pattern (what a service served, and how long it took).
  */
 
 import { type Histogram, LATENCY_BUCKETS_S, Metrics, type MetricsShape } from "@b2bua/telemetry"
@@ -214,6 +215,35 @@ const requestHistogram = (metrics: MetricsShape): Histogram<"subject" | "outcome
   return made
 }
 
+const handlerHistograms = new WeakMap<MetricsShape, Histogram<"subject">>()
+const handlerHistogram = (metrics: MetricsShape): Histogram<"subject"> => {
+  const known = handlerHistograms.get(metrics)
+  if (known !== undefined) return known
+  const made = metrics.histogram("nats_handler_duration_seconds", {
+    description: "NATS messages this service handled, by subject pattern: count and handling time",
+    unit: "s",
+    labels: ["subject"],
+    boundaries: LATENCY_BUCKETS_S,
+  })
+  handlerHistograms.set(metrics, made)
+  return made
+}
+
+/** Times a message's handling into the service's histogram. */
+const timedHandler = (subject: string, handling: Effect.Effect<void>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.service(Metrics), (metrics) => {
+    const started = performance.now()
+    return Effect.ensuring(
+      handling,
+      Effect.sync(() =>
+        handlerHistogram(metrics).record(
+          { subject: subjectPattern(subject) },
+          (performance.now() - started) / 1000,
+        ),
+      ),
+    )
+  })
+
 const outcomeOf = (exit: Exit.Exit<unknown, BusNoResponders | BusTimeout | BusError>): RequestOutcome => {
   if (Exit.isSuccess(exit)) return "ok"
   for (const reason of exit.cause.reasons) {
@@ -297,8 +327,8 @@ export const makeBus = (connection: NatsConnection, jetStreamReplicas = 1): BusS
       const run = Effect.runPromiseWith(yield* Effect.context<never>())
       const handle =
         options.trace === false
-          ? (msg: Msg) => handler(wrap(msg))
-          : (msg: Msg) => traced(handler, msg, options.queue)
+          ? (msg: Msg) => timedHandler(msg.subject, handler(wrap(msg)))
+          : (msg: Msg) => timedHandler(msg.subject, traced(handler, msg, options.queue))
       const iterate = Effect.promise(async () => {
         for await (const msg of sub) await run(handle(msg))
       })

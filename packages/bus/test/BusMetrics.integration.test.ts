@@ -1,6 +1,6 @@
 /**
  * NATS request latency in every service: each request's round trip is recorded by subject pattern
- * (ids become `*`) and outcome, against a real nats-server, into the metrics API's recording
+ * (ids become `*`) and outcome, each handled message by subject pattern, against a real nats-server, into the metrics API's recording
  * implementation.
  */
 import { Metrics, recordingMetrics } from "@b2bua/telemetry"
@@ -55,5 +55,12 @@ describe("request latency", () => {
     const timedOut = series("b2b.v1.sdp.negotiate", "timeout")
     expect(timedOut).toHaveLength(1)
     expect(timedOut[0]).toBeGreaterThanOrEqual(0.2)
+    // The handlers' side: each message handled is recorded under its subject's pattern.
+    expect(
+      recorded.records.get("nats_handler_duration_seconds{subject=b2b.v1.relay.*.session.create}"),
+    ).toHaveLength(1)
+    expect(recorded.records.get("nats_handler_duration_seconds{subject=b2b.v1.sdp.negotiate}")).toHaveLength(
+      1,
+    )
   })
 })

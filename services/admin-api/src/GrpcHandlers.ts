@@ -4,7 +4,13 @@
  * bounds the program, which then fails with DEADLINE_EXCEEDED; a tagged AdminError becomes its gRPC status
  * (AdminErrors.ts), anything else INTERNAL with the cause logged. Server streams respect HTTP/2 flow
  * control: `emit` waits for `drain` when the client reads slower than the server writes.
+ *
+ * Each call runs in a server span named by its method (`grpc CallService/HangupCall`): what it asks over
+ * NATS (a hangup at the call's owner) continues that trace. `admin_grpc_requests_total{method,code}`
+ * counts calls by their gRPC status.
  */
+
+import { type Counter, Metrics, type MetricsShape } from "@b2bua/telemetry"
 import type {
   Deadline,
   handleServerStreamingCall,
@@ -27,6 +33,26 @@ const remainingMs = (deadline: Deadline): number | undefined => {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined
 }
 
+const requestCounters = new WeakMap<MetricsShape, Counter<"method" | "code">>()
+const requestCounter = (metrics: MetricsShape): Counter<"method" | "code"> => {
+  const known = requestCounters.get(metrics)
+  if (known !== undefined) return known
+  const made = metrics.counter("admin_grpc_requests_total", {
+    description: "gRPC calls served, by method and status code",
+    labels: ["method", "code"],
+  })
+  requestCounters.set(metrics, made)
+  return made
+}
+
+/** The gRPC status name a call ended with (OK, INVALID_ARGUMENT, ..., CANCELLED when interrupted). */
+const codeOf = <A>(exit: Exit.Exit<A, AdminError>): string => {
+  if (Exit.isSuccess(exit)) return "OK"
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isSome(error)) return status[toGrpcStatus(error.value).code] ?? "UNKNOWN"
+  return Cause.hasInterruptsOnly(exit.cause) ? "CANCELLED" : "INTERNAL"
+}
+
 const bounded = <A>(
   program: Effect.Effect<A, AdminError>,
   method: string,
@@ -42,7 +68,16 @@ const bounded = <A>(
             orElse: () => Effect.fail(new DeadlineExceeded({ operation: method })),
           }),
         )
-  return timed.pipe(Effect.annotateLogs({ method }))
+  return Effect.flatMap(Effect.service(Metrics), (metrics) =>
+    timed.pipe(
+      Effect.annotateLogs({ method }),
+      Effect.onExit((exit) => Effect.sync(() => requestCounter(metrics).add({ method, code: codeOf(exit) }))),
+      Effect.withSpan(`grpc ${method}`, {
+        kind: "server",
+        attributes: { "rpc.system": "grpc", "rpc.method": method },
+      }),
+    ),
+  )
 }
 
 const failureOf = (run: Run, method: string, cause: Cause.Cause<AdminError>): ServerErrorResponse => {

@@ -4,7 +4,8 @@
  * with both legs; WatchCalls delivers its state changes in order; HangupCall ends it with BYE on both
  * legs; its record appears in CallRecordService; a trunk and route created, then changed, through the API
  * decide where the next calls go; bad input gets INVALID_ARGUMENT naming the field, a missing token
- * UNAUTHENTICATED.
+ * UNAUTHENTICATED. The admin API's and call control's spans (OTLP to a receiver in the test) put the
+ * hangup in one trace from the gRPC call to the owner's handling; the admin API counts its calls by code.
  */
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -27,6 +28,7 @@ import {
   TrunkServiceService,
   unaryCall,
 } from "@b2bua/admin-proto"
+import { type OtlpReceiver, startOtlpReceiver } from "@b2bua/telemetry"
 import {
   freeTcpPort,
   freeUdpPort,
@@ -46,6 +48,8 @@ const TOKEN = "suite-e2e-token-0123456789"
 const auth = { token: TOKEN, timeoutMs: 5000 }
 
 let suite: RunningSuite
+let receiver: OtlpReceiver
+let adminMetrics = 0
 let admin: ServiceProcess
 let calls: CallServiceClient
 let records: CallRecordServiceClient
@@ -64,14 +68,29 @@ routes:
   - { name: default, prefix: "", trunks: [callee] }
 `,
   )
+  receiver = await startOtlpReceiver()
+  const otlp = {
+    B2BUA_OTEL_EXPORTER: "otlp",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: "100",
+  }
   suite = await startSuite({
     calleePort,
     ccEnv: { B2BUA_ROUTING_FILE: routing, B2BUA_ROUTING_REFRESH_MS: "300" },
+    envOf: (service) => (service === "call-control" ? otlp : {}),
   })
   const port = await freeTcpPort()
+  adminMetrics = await freeTcpPort()
   admin = await startService({
     main,
-    env: { NATS_URL: suite.nats.url, B2BUA_ADMIN_TOKEN: TOKEN, B2BUA_ADMIN_LISTEN: `127.0.0.1:${port}` },
+    env: {
+      NATS_URL: suite.nats.url,
+      B2BUA_ADMIN_TOKEN: TOKEN,
+      B2BUA_ADMIN_LISTEN: `127.0.0.1:${port}`,
+      B2BUA_METRICS_HOST: "127.0.0.1",
+      B2BUA_METRICS_PORT: String(adminMetrics),
+      ...otlp,
+    },
     readyText: "gRPC server listening",
   })
   const address = `127.0.0.1:${port}`
@@ -85,6 +104,7 @@ afterAll(async () => {
   for (const c of [calls, records, trunks, routes]) c?.close()
   await admin?.stop()
   await suite?.stop()
+  await receiver?.close()
 })
 
 const failure = async (p: Promise<unknown>): Promise<ServiceError> => {
@@ -177,6 +197,20 @@ describe("CallService and CallRecordService with a SIPp call", () => {
         auth,
       )
       expect(hungUp.action).toBe("bye")
+      // One trace from the operator's call to the owner's handling of it.
+      const grpcSpan = await receiver.waitFor(
+        (s) => s.service === "admin-api" && s.name === "grpc CallService/HangupCall",
+        15_000,
+      )
+      const atOwner = await receiver.waitFor(
+        (s) =>
+          s.service === "call-control" &&
+          s.traceId === grpcSpan.traceId &&
+          s.name === "nats.process" &&
+          String(s.attributes["messaging.destination.name"]).endsWith(".control"),
+        15_000,
+      )
+      expect(atOwner.parentSpanId).not.toBe("")
       // Both SIPps complete only once they received the BYE (and answered it).
       expect((await caller.result()).successfulCalls).toBe(1)
       expect((await callee.result()).successfulCalls).toBe(1)
@@ -360,5 +394,15 @@ describe("bad requests against the running admin API", () => {
       ),
     )
     expect(noToken.code).toBe(status.UNAUTHENTICATED)
+    // The admin API counts what it served by method and status.
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${adminMetrics}/metrics`, { signal: AbortSignal.timeout(5000) })
+    ).text()
+    expect(metrics).toMatch(
+      /^admin_grpc_requests_total\{method="TrunkService\/CreateTrunk",code="INVALID_ARGUMENT"[^}]*\} [1-9]/m,
+    )
+    expect(metrics).toMatch(
+      /^admin_grpc_requests_total\{method="CallService\/HangupCall",code="OK"[^}]*\} 1$/m,
+    )
   })
 })

@@ -19,6 +19,7 @@ import {
   Subjects,
 } from "@b2bua/contracts"
 import { parseMessage, type SipMessage } from "@b2bua/sip"
+import { Metrics } from "@b2bua/telemetry"
 import { Clock, Effect, Schedule, type Scope } from "effect"
 import { makeAuthenticator } from "./Authenticator.js"
 import type { AuthServiceConfig } from "./Config.js"
@@ -85,6 +86,30 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
       trunks: yield* storedTrunks(config.trunks, TRUNK_REFRESH_MS),
       authenticator,
     })
+    // Who called, as operators count it: trunk, user, challenge (407), refused (403), dropped.
+    const identifications = (yield* Metrics).counter("auth_identifications_total", {
+      description: "identify requests answered, by result (trunk, user, challenge, refused, dropped)",
+      labels: ["result"],
+    })
+    const identified = (request: Parameters<typeof identify>[0]) =>
+      identify(request).pipe(
+        Effect.tap((reply) =>
+          Effect.sync(() =>
+            identifications.add({
+              result:
+                "trunk" in reply
+                  ? "trunk"
+                  : "user" in reply
+                    ? "user"
+                    : "challenge" in reply
+                      ? "challenge"
+                      : "refuse" in reply
+                        ? "refused"
+                        : "dropped",
+            }),
+          ),
+        ),
+      )
     const locate = makeLocate(bindings)
     const outbound = yield* runOutboundRegistrations(config)
 
@@ -162,7 +187,7 @@ export const runAuth = (config: AuthServiceConfig): Effect.Effect<RunningAuth, n
         )
         .pipe(Effect.orDie)
 
-    yield* serve(authSubjects.identify(), decodeIdentifyRequest, identify, encodeAuthPayload)
+    yield* serve(authSubjects.identify(), decodeIdentifyRequest, identified, encodeAuthPayload)
     yield* serve(authSubjects.locate(), decodeLocateRequest, locate, encodeAuthPayload)
     yield* serve(authSubjects.outboundState(), decodeOutboundStateRequest, outbound.state, encodeAuthPayload)
 

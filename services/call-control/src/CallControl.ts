@@ -464,25 +464,25 @@ export const runCallControl = (
         }
       })
 
+    /** Handles one event as part of the call's trace (CallTelemetry: the span it belongs to is its parent). */
     const handle = (actor: Actor, event: CallEvent): Effect.Effect<void> =>
-      telemetry.handling(
-        actor,
-        event,
-        Effect.gen(function* () {
-          const before = actor.call
-          const mediaBefore = actor.media.media
-          noteHangup(actor, event)
-          const [next, actions] = stepCall(before, event)
-          actor.call = next
-          yield* performAll(actor, actions)
-          if (actor.call.phase !== before.phase) yield* report(actor)
-          if (
-            actor.call.phase !== "Ended" &&
-            (changed(before, actor.call) || actor.media.media !== mediaBefore)
-          )
-            yield* persist(actor)
-        }),
-      )
+      telemetry.handling(actor, event, handleStep(actor, event))
+
+    const handleStep = (actor: Actor, event: CallEvent): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const before = actor.call
+        const mediaBefore = actor.media.media
+        noteHangup(actor, event)
+        const [next, actions] = stepCall(before, event)
+        actor.call = next
+        yield* performAll(actor, actions)
+        if (actor.call.phase !== before.phase) yield* report(actor)
+        if (
+          actor.call.phase !== "Ended" &&
+          (changed(before, actor.call) || actor.media.media !== mediaBefore)
+        )
+          yield* persist(actor)
+      })
 
     const runActor = (actor: Actor): Effect.Effect<void> =>
       Effect.gen(function* () {

@@ -247,7 +247,8 @@ export const makeCallTelemetry = (metrics: MetricsShape, activeCalls: () => numb
         if (msg.status < 200) span.event("sip.provisional", now, { "sip.status": msg.status })
         return span
       }
-      // RFC 3261 §17.1.1.3: the ACK of a 2xx is a transaction of its own; of a non-2xx, part of the INVITE's.
+      // An ACK is no transaction of its own: of a non-2xx it belongs to the INVITE's (RFC 3261 §17.1.1.3),
+      // of a 2xx the UA core sends it outside any transaction (§13.2.2.4). It is handled under the call.
       if (msg.method === "ACK") return trace.span
       const key = requestKey("uas", leg, msg)
       const open = trace.open.get(key)
@@ -362,9 +363,12 @@ export const makeCallTelemetry = (metrics: MetricsShape, activeCalls: () => numb
         return Effect.gen(function* () {
           const now = yield* Clock.currentTimeNanos
           if (action._tag === "Attempt") {
-            // Failover: the previous attempt's INVITE transaction is abandoned (Timer B or a failover code).
+            // Failover: the previous attempt's INVITE transaction ends, with the failure code that moved the
+            // call on, or without a final response (Timer B).
+            const final = finalOf(trace.current)
             for (const key of [...trace.open.keys()])
-              if (key.startsWith("uac|B|INVITE|")) endTransaction(trace, key, undefined, now)
+              if (key.startsWith("uac|B|INVITE|"))
+                endTransaction(trace, key, key === final?.key ? final.status : undefined, now)
             trace.span.attribute("b2bua.outbound_trunk", action.trunk)
           }
           const span = yield* spanForAction(trace, holder.call, action, now)

@@ -12,17 +12,24 @@ import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "@b2bua/
 import { freeTcpPort, freeUdpPort, runSipp, startSippUas } from "@b2bua/testkit"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { uacExpect } from "./scenarios.js"
-import { type RunningSuite, startSuite } from "./suite.js"
+import { type RunningSuite, type SuiteService, startSuite } from "./suite.js"
+
+const SERVICES: ReadonlyArray<SuiteService> = [
+  "sip-edge",
+  "call-control",
+  "auth",
+  "sdp-negotiator",
+  "rtp-relay",
+]
 
 let suite: RunningSuite
 let receiver: OtlpReceiver
-let ccMetrics = 0
-let relayMetrics = 0
+/** Each service's Prometheus port. */
+const metricsPort = new Map<SuiteService, number>()
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver()
-  ccMetrics = await freeTcpPort()
-  relayMetrics = await freeTcpPort()
+  for (const service of SERVICES) metricsPort.set(service, await freeTcpPort())
   const calleePort = await freeUdpPort()
   const auth = join(tmpdir(), `trace-e2e-auth-${process.pid}.yaml`)
   writeFileSync(
@@ -59,12 +66,8 @@ routes:
       B2BUA_OTEL_EXPORTER: "otlp",
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: "100",
-      ...(service === "call-control" || service === "rtp-relay"
-        ? {
-            B2BUA_METRICS_HOST: "127.0.0.1",
-            B2BUA_METRICS_PORT: String(service === "call-control" ? ccMetrics : relayMetrics),
-          }
-        : {}),
+      B2BUA_METRICS_HOST: "127.0.0.1",
+      B2BUA_METRICS_PORT: String(metricsPort.get(service)),
     }),
   })
 }, 60_000)
@@ -87,8 +90,10 @@ const traceOf = async (
   return receiver.spans().filter((s) => s.traceId === traceId)
 }
 
-const scrape = async (port: number): Promise<string> =>
-  (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+const scrape = async (service: SuiteService): Promise<string> =>
+  (
+    await fetch(`http://127.0.0.1:${metricsPort.get(service)}/metrics`, { signal: AbortSignal.timeout(5000) })
+  ).text()
 
 /** The sum of a metric's series whose labels include `labels` (Prometheus text), 0 when none. */
 const sample = (text: string, name: string, labels: Readonly<Record<string, string>> = {}): number => {
@@ -101,8 +106,6 @@ const sample = (text: string, name: string, labels: Readonly<Record<string, stri
   }
   return total
 }
-
-const SERVICES = ["sip-edge", "call-control", "auth", "sdp-negotiator", "rtp-relay"]
 
 it("one answered call is one connected trace across the five services, a span per transaction", async () => {
   const callee = await startSippUas({ localPort: suite.calleePort, calls: 1, timeoutSeconds: 20 })
@@ -186,7 +189,7 @@ it("one answered call is one connected trace across the five services, a span pe
   expect(descendsFrom(identify, roots[0]!.spanId)).toBe(true)
 
   // Metrics: the attempt, the answer and the duration; the relay's session request.
-  const cc = await scrape(ccMetrics)
+  const cc = await scrape("call-control")
   expect(sample(cc, "cc_call_attempts_total")).toBeGreaterThanOrEqual(1)
   expect(sample(cc, "cc_calls_answered_total")).toBe(1)
   expect(sample(cc, "cc_call_duration_seconds_count")).toBe(1)
@@ -195,10 +198,25 @@ it("one answered call is one connected trace across the five services, a span pe
   expect(
     sample(cc, "nats_request_duration_seconds_count", { subject: "b2b.v1.auth.identify", outcome: "ok" }),
   ).toBeGreaterThanOrEqual(1)
-  const relay = await scrape(relayMetrics)
+  const relay = await scrape("rtp-relay")
   expect(
     sample(relay, "rtp_relay_requests_total", { operation: "create", outcome: "ok" }),
   ).toBeGreaterThanOrEqual(1)
+  // The negotiator answered the offer and the answer; auth served the identification.
+  const negotiator = await scrape("sdp-negotiator")
+  expect(
+    sample(negotiator, "sdp_negotiations_total", { kind: "offer", outcome: "ok" }),
+  ).toBeGreaterThanOrEqual(1)
+  expect(
+    sample(negotiator, "sdp_negotiations_total", { kind: "answer", outcome: "ok" }),
+  ).toBeGreaterThanOrEqual(1)
+  const auth = await scrape("auth")
+  expect(
+    sample(auth, "nats_handler_duration_seconds_count", { subject: "b2b.v1.auth.identify" }),
+  ).toBeGreaterThanOrEqual(1)
+  expect(sample(auth, "auth_identifications_total", { result: "trunk" })).toBeGreaterThanOrEqual(1)
+  const edge = await scrape("sip-edge")
+  expect(sample(edge, "sip_edge_requests_received_total", { method: "INVITE" })).toBeGreaterThanOrEqual(1)
   // 64 ports: a leg takes an RTP/RTCP pair, a session two legs.
   expect(sample(relay, "rtp_relay_session_capacity")).toBe(16)
 
@@ -237,7 +255,10 @@ it("a refused call ends its trace with the failure: the status on the spans, the
   expect(aInvite.events.find((e) => e.name === "sip.failure")?.attributes).toMatchObject({
     "sip.status": 488,
   })
-  const cc = await scrape(ccMetrics)
+  const cc = await scrape("call-control")
   expect(sample(cc, "cc_call_failures_total", { status: "488" })).toBe(1)
   expect(sample(cc, "cc_calls_ended_total", { disposition: "failed" })).toBe(1)
+  expect(
+    sample(await scrape("sdp-negotiator"), "sdp_negotiations_total", { kind: "offer", outcome: "488" }),
+  ).toBe(1)
 }, 60_000)

@@ -169,6 +169,42 @@ describe("CallTelemetry", () => {
     expect(recorded.values.get("cc_call_failures_total{status=503}")).toBe(1)
     expect(recorded.values.get("cc_calls_ended_total{disposition=failed}")).toBe(1)
   })
+
+  it("failover: the first attempt's INVITE ends with the code that moved the call on, the next gets its own", async () => {
+    const recorded = recordingMetrics()
+    const first = { ...testTarget, failoverCodes: [503] }
+    const second = { ...testTarget, host: "198.51.100.21" }
+    const spans = await Effect.runPromise(
+      Effect.gen(function* () {
+        const telemetry = makeCallTelemetry(recorded.metrics, () => 1)
+        const [call, startActions] = startCall(guideInvite(), testIdentity, [first, second])
+        const holder = { call }
+        const step = (event: CallEvent) =>
+          telemetry.handling(
+            holder,
+            event,
+            Effect.suspend(() => {
+              const [next, actions] = stepCall(holder.call, event)
+              holder.call = next
+              return Effect.forEach(actions, (a) => telemetry.performing(holder, a, Effect.void), {
+                discard: true,
+              })
+            }),
+          )
+        yield* telemetry.started(holder, { takenOver: false })
+        for (const a of startActions) yield* telemetry.performing(holder, a, Effect.void)
+        yield* step({ _tag: "FromB", message: bResponse(holder.call, 503) })
+        expect(holder.call.dest.host).toBe("198.51.100.21")
+        yield* step({ _tag: "FromB", message: bResponse(holder.call, 200) })
+        return (yield* Telemetry).finishedSpans()
+      }).pipe(Effect.provide(memory), Effect.provide(TestClock.layer())),
+    )
+    const bInvites = spans.filter((s) => s.name === "SIP INVITE" && attr(s, "sip.leg") === "B")
+    expect(bInvites.map((s) => [attr(s, "sip.cseq"), attr(s, "sip.status")])).toEqual([
+      [1, 503],
+      [2, 200],
+    ])
+  })
 })
 
 const wire = <M extends SipRequest | SipResponse>(m: M): M => parseMessageOrThrow(serializeMessage(m)) as M

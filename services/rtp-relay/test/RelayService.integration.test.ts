@@ -1,7 +1,7 @@
 /**
  * The relay service through a real nats-server and the native plane: create/update/delete/renew over
  * the v1 contract, media flowing through the ports it returned, bad requests, the capacity guard,
- * media-timeout and lease-expired events to the owner, the announce.
+ * media-timeout and lease-expired events to the owner, the announce; the relay's metrics of that media.
  */
 import { Bus, busLayer } from "@b2bua/bus"
 import {
@@ -19,6 +19,7 @@ import {
   relaySubjects,
   type SessionCreated,
 } from "@b2bua/contracts"
+import { Metrics, recordingMetrics } from "@b2bua/telemetry"
 import { type NatsServerHandle, startNatsServer } from "@b2bua/testkit"
 import { Context, Effect, Exit, Layer, Queue, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -32,6 +33,7 @@ const relayId = InstanceId("relaytest")
 const owner = InstanceId("cctest")
 const events = Effect.runSync(Queue.bounded<RelayEvent>(100))
 const peers: Array<UdpPeer> = []
+const recorded = recordingMetrics()
 const base = 44000 + 2 * Math.floor(Math.random() * 2000)
 
 const run = <A, E>(effect: Effect.Effect<A, E, Bus | Scope.Scope>): Promise<A> =>
@@ -59,7 +61,9 @@ beforeAll(async () => {
     ),
   )
   bus = Context.get(context, Bus)
-  await run(runRelay(config).pipe(Effect.provideContext(context)))
+  await run(
+    runRelay(config).pipe(Effect.provideContext(context), Effect.provideService(Metrics, recorded.metrics)),
+  )
   await run(
     bus.subscribe(relaySubjects.events(owner), (m) =>
       Effect.gen(function* () {
@@ -149,6 +153,12 @@ describe("relay over NATS", () => {
       await request(relaySubjects.delete(relayId), { v: 1, sessionId: "call-1" }),
     )
     expect(again).toMatchObject({ v: 1, error: { code: "not-found" } })
+    // The metrics saw the same media (read at the polls and at the deletion) and the requests' outcomes.
+    expect(recorded.values.get("rtp_relay_packets_total{direction=received}")).toBe(12)
+    expect(recorded.values.get("rtp_relay_packets_total{direction=forwarded}")).toBe(12)
+    expect(recorded.values.get("rtp_relay_received_bytes_total{}")).toBe(12 * 172)
+    expect(recorded.values.get("rtp_relay_requests_total{operation=delete,outcome=ok}")).toBe(1)
+    expect(recorded.values.get("rtp_relay_requests_total{operation=delete,outcome=not-found}")).toBe(1)
   })
 
   it("answers a bad request with bad-request naming the field", async () => {
