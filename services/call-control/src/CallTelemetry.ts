@@ -20,28 +20,11 @@
  * Metrics (labels from bounded sets: known methods, statuses the suite's own messages carry, timers).
  * Not a state machine: this module keeps spans by key and never decides anything the call does.
  */
-import type { SipMessage, SipRequest, SipResponse } from "@b2bua/sip"
+import { KNOWN_METHODS, type SipMessage, type SipRequest, type SipResponse } from "@b2bua/sip"
 import type { MetricsShape } from "@b2bua/telemetry"
 import { Clock, Data, Effect, Exit, Option, Tracer } from "effect"
 import type { Call, CallAction, CallEvent, CallTimer } from "./Call.js"
 
-/** Methods of RFC 3261 and its extensions: a method outside them is labelled "other". */
-const KNOWN_METHODS = new Set([
-  "INVITE",
-  "ACK",
-  "BYE",
-  "CANCEL",
-  "OPTIONS",
-  "REGISTER",
-  "PRACK",
-  "SUBSCRIBE",
-  "NOTIFY",
-  "PUBLISH",
-  "INFO",
-  "REFER",
-  "MESSAGE",
-  "UPDATE",
-])
 export const methodLabel = (method: string): string => (KNOWN_METHODS.has(method) ? method : "other")
 const statusLabel = (status: number): string => (status >= 100 && status <= 699 ? String(status) : "other")
 

@@ -1,57 +1,11 @@
 /** 3xx on the B-leg (RFC 3261 §8.1.3.4) and REFER (RFC 3515) under the trunks' policies, on the pure machine. */
-import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
-import { InstanceId } from "@b2bua/contracts"
-import {
-  buildRequest,
-  createResponse,
-  parseMessageOrThrow,
-  type SipRequest,
-  type SipResponse,
-  serializeMessage,
-} from "@b2bua/sip"
+import { buildRequest, createResponse, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import {
-  type BTarget,
-  type Call,
-  type CallAction,
-  type CallIdentity,
-  startCall,
-  stepCall,
-} from "../src/index.js"
+import { type BTarget, type Call, startCall, stepCall } from "../src/index.js"
 import { MAX_REDIRECTS } from "../src/Redirect.js"
+import { guideInvite, testIdentity as id, sentOn as sent, testTarget, wire } from "./fixtures.js"
 
-const guideInvite = () =>
-  parseMessageOrThrow(
-    readFileSync(
-      fileURLToPath(new URL("../../../packages/sip/test/golden/guide/09-invite.sip", import.meta.url)),
-    ),
-  ) as SipRequest
-
-const id: CallIdentity = {
-  owner: { kind: "callControl", instance: InstanceId("cc1") },
-  random: "abc123",
-  local: { host: "192.0.2.10", port: 5060 },
-}
-
-const dest: BTarget = {
-  trunk: "out",
-  host: "198.51.100.20",
-  port: 5080,
-  transport: "udp",
-  called: "2142622000",
-  caller: "2142621000",
-  failoverCodes: [408, 503],
-  noAnswerMs: 8000,
-  drop: [],
-}
-
-const sent = (actions: ReadonlyArray<CallAction>, side: "SendA" | "SendB") =>
-  actions
-    .filter((a): a is Extract<CallAction, { _tag: typeof side }> => a._tag === side)
-    .map((a) => a.message)
-
-const wire = <M extends SipRequest | SipResponse>(m: M): M => parseMessageOrThrow(serializeMessage(m)) as M
+const dest: BTarget = { ...testTarget, failoverCodes: [408, 503] }
 
 const redirect = (call: Call, status: number, contacts: ReadonlyArray<string>): SipResponse =>
   wire(

@@ -7,26 +7,9 @@
  * Labels never carry raw input: methods outside the RFC 3261 / extension set become "other", parse
  * failures are counted by the parser's error code, statuses are the three digits the parser accepted.
  */
+import { KNOWN_METHODS } from "@b2bua/sip"
 import { LATENCY_BUCKETS_S, type MetricsShape } from "@b2bua/telemetry"
 import { Effect, Exit } from "effect"
-
-/** Methods of RFC 3261 and its extensions (3262, 3265, 3311, 3428, 3515, 3903, 6086). */
-const KNOWN_METHODS = new Set([
-  "INVITE",
-  "ACK",
-  "BYE",
-  "CANCEL",
-  "OPTIONS",
-  "REGISTER",
-  "PRACK",
-  "SUBSCRIBE",
-  "NOTIFY",
-  "PUBLISH",
-  "INFO",
-  "REFER",
-  "MESSAGE",
-  "UPDATE",
-])
 
 export const methodLabel = (method: string): string => (KNOWN_METHODS.has(method) ? method : "other")
 
