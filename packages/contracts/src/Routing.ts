@@ -106,6 +106,11 @@ export const Trunk = Schema.Struct({
       timeoutMs: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 500, maximum: 32000 }))),
     }),
   ),
+  /**
+   * `anchor` (the default): the call's media goes through the relay. `bypass`: media flows end to end when
+   * every trunk of the call says so (SDP addresses pass unchanged; the suite then sees no media at all).
+   */
+  media: Schema.optional(Schema.Literals(["anchor", "bypass"])),
   redirects: Schema.optional(RedirectPolicy),
   refer: Schema.optional(ReferPolicy),
   /** OPTIONS pings to the gateways; a gateway failing `downAfter` pings in a row leaves the rotation. */

@@ -5,6 +5,7 @@
  */
 import {
   HeaderPolicy,
+  MediaPolicy,
   type CodecPolicy as ProtoCodecs,
   type Gateway as ProtoGateway,
   type IdentityPolicy as ProtoIdentity,
@@ -49,6 +50,10 @@ const REDIRECTS: ReadonlyArray<readonly [RedirectPolicy, Trunk["redirects"]]> = 
   [RedirectPolicy.REDIRECT_POLICY_REFUSE, "refuse"],
   [RedirectPolicy.REDIRECT_POLICY_RELAY, "relay"],
   [RedirectPolicy.REDIRECT_POLICY_FOLLOW, "follow"],
+]
+const MEDIA: ReadonlyArray<readonly [MediaPolicy, Trunk["media"]]> = [
+  [MediaPolicy.MEDIA_POLICY_ANCHOR, "anchor"],
+  [MediaPolicy.MEDIA_POLICY_BYPASS, "bypass"],
 ]
 const REFERS: ReadonlyArray<readonly [ReferPolicy, Trunk["refer"]]> = [
   [ReferPolicy.REFER_POLICY_REFUSE, "refuse"],
@@ -128,6 +133,7 @@ export const trunkJson = (t: ProtoTrunk): Json => {
     put(f, "timeoutMs", t.failover.timeoutMs)
     out.failover = f
   }
+  put(out, "media", enumText(MEDIA, t.media))
   put(out, "redirects", enumText(REDIRECTS, t.redirects))
   put(out, "refer", enumText(REFERS, t.refer))
   if (t.ping !== undefined) {
@@ -203,6 +209,7 @@ export const trunkToProto = (t: Trunk, revision: number): ProtoTrunk =>
         ? undefined
         : { codes: [...(t.failover.codes ?? [])], timeoutMs: t.failover.timeoutMs },
     ping: t.ping,
+    media: enumOf(MEDIA, t.media),
     redirects: enumOf(REDIRECTS, t.redirects),
     refer: enumOf(REFERS, t.refer),
     revision,

@@ -29,6 +29,7 @@ const fullTrunk: Trunk = {
   limits: { maxCalls: 30, maxCps: 2.5 },
   failover: { codes: [503, 408], timeoutMs: 2000 },
   ping: { intervalMs: 30000, downAfter: 3 },
+  media: "bypass",
   redirects: "follow",
   refer: "relay",
 }

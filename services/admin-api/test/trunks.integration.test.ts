@@ -58,6 +58,7 @@ describe("TrunkService and RouteService", () => {
           sources: ["192.0.2.0/24"],
           gateways: [{ host: "192.0.2.10", port: 5060, transport: Transport.TRANSPORT_UDP }],
           limits: { maxCalls: 50 },
+          media: 0,
           redirects: RedirectPolicy.REDIRECT_POLICY_FOLLOW,
           refer: ReferPolicy.REFER_POLICY_UNSPECIFIED,
           revision: 0,
@@ -135,6 +136,7 @@ describe("TrunkService and RouteService", () => {
             name: "bad",
             sources: [],
             gateways: [{ host: "192.0.2.1", port: 70000, transport: 0 }],
+            media: 0,
             redirects: 0,
             refer: 0,
             revision: 0,
@@ -149,7 +151,17 @@ describe("TrunkService and RouteService", () => {
       unaryCall(
         trunks,
         TrunkServiceService.createTrunk,
-        { trunk: { name: "Bad Name", sources: [], gateways: [], redirects: 0, refer: 0, revision: 0 } },
+        {
+          trunk: {
+            name: "Bad Name",
+            sources: [],
+            gateways: [],
+            media: 0,
+            redirects: 0,
+            refer: 0,
+            revision: 0,
+          },
+        },
         auth,
       ),
     )

@@ -59,6 +59,7 @@ import { decodeCall, encodeCall } from "./CallRecord.js"
 import { makeCallTelemetry } from "./CallTelemetry.js"
 import type { CallControlConfig } from "./Config.js"
 import { type CallMedia, makeMediaSeam } from "./media/MediaSeam.js"
+import { negotiationPolicy } from "./media/NegotiationPolicy.js"
 import { sdpRole } from "./media/SdpRole.js"
 import { type CallTimeline, type CallView, callDetailRecord, callEvent } from "./Reporting.js"
 import { type RouteOutcome, routeCall } from "./routing/Admission.js"
@@ -177,16 +178,11 @@ export const runCallControl = (
     const limits = new TrunkLimits()
     yield* shareTrunkLoad(config.instance, limits)
     const media = makeMediaSeam(bus, config.media)
-    /** The codec policy for a call: its outbound trunk's, else its inbound trunk's (contracts Routing). */
-    const policyOf = (actor: Actor): NegotiationPolicyV1 => {
-      const trunk = routing.current().trunk(actor.outboundTrunk ?? actor.inboundTrunk ?? "")
-      const codecs = trunk?.codecs
-      return {
-        ...(codecs?.allow === undefined ? {} : { allow: codecs.allow }),
-        ...(codecs?.deny === undefined ? {} : { deny: codecs.deny }),
-        ...(codecs?.order === undefined ? {} : { order: codecs.order }),
-      }
-    }
+    const policyOf = (actor: Actor): NegotiationPolicyV1 =>
+      negotiationPolicy(
+        routing.current().trunk(actor.inboundTrunk ?? ""),
+        routing.current().trunk(actor.outboundTrunk ?? ""),
+      )
     /** The last edge heard from: the suite's own requests (pings) leave through it. */
     let lastEdge: SipEnvelopeMeta | undefined
     const localOf = (meta: SipEnvelopeMeta) => {

@@ -193,6 +193,46 @@ export function referPolicyToJSON(object: ReferPolicy): string {
   }
 }
 
+/** Where the trunk's media goes; unspecified means anchor (through the relay). */
+export enum MediaPolicy {
+  MEDIA_POLICY_UNSPECIFIED = 0,
+  MEDIA_POLICY_ANCHOR = 1,
+  MEDIA_POLICY_BYPASS = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function mediaPolicyFromJSON(object: any): MediaPolicy {
+  switch (object) {
+    case 0:
+    case "MEDIA_POLICY_UNSPECIFIED":
+      return MediaPolicy.MEDIA_POLICY_UNSPECIFIED;
+    case 1:
+    case "MEDIA_POLICY_ANCHOR":
+      return MediaPolicy.MEDIA_POLICY_ANCHOR;
+    case 2:
+    case "MEDIA_POLICY_BYPASS":
+      return MediaPolicy.MEDIA_POLICY_BYPASS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MediaPolicy.UNRECOGNIZED;
+  }
+}
+
+export function mediaPolicyToJSON(object: MediaPolicy): string {
+  switch (object) {
+    case MediaPolicy.MEDIA_POLICY_UNSPECIFIED:
+      return "MEDIA_POLICY_UNSPECIFIED";
+    case MediaPolicy.MEDIA_POLICY_ANCHOR:
+      return "MEDIA_POLICY_ANCHOR";
+    case MediaPolicy.MEDIA_POLICY_BYPASS:
+      return "MEDIA_POLICY_BYPASS";
+    case MediaPolicy.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** One next hop. A host name without a port is resolved with RFC 3263 (SRV, then A). */
 export interface Gateway {
   host: string;
@@ -266,6 +306,8 @@ export interface Trunk {
   ping?: Ping | undefined;
   redirects: RedirectPolicy;
   refer: ReferPolicy;
+  /** Bypass the relay only when every trunk of a call says so. */
+  media: MediaPolicy;
   /** KV revision of the stored trunk (output only; ignored on input). */
   revision: number;
 }
@@ -1276,6 +1318,7 @@ function createBaseTrunk(): Trunk {
     ping: undefined,
     redirects: 0,
     refer: 0,
+    media: 0,
     revision: 0,
   };
 }
@@ -1320,6 +1363,9 @@ export const Trunk: MessageFns<Trunk> = {
     }
     if (message.refer !== 0) {
       writer.uint32(104).int32(message.refer);
+    }
+    if (message.media !== 0) {
+      writer.uint32(112).int32(message.media);
     }
     if (message.revision !== 0) {
       writer.uint32(120).uint64(message.revision);
@@ -1444,6 +1490,14 @@ export const Trunk: MessageFns<Trunk> = {
             message.refer = reader.int32() as any;
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.media = reader.int32() as any;
+            continue;
+          }
           case 15: {
             if (tag !== 120) {
               break;
@@ -1487,6 +1541,7 @@ export const Trunk: MessageFns<Trunk> = {
       ping: isSet(object.ping) ? Ping.fromJSON(object.ping) : undefined,
       redirects: isSet(object.redirects) ? redirectPolicyFromJSON(object.redirects) : 0,
       refer: isSet(object.refer) ? referPolicyFromJSON(object.refer) : 0,
+      media: isSet(object.media) ? mediaPolicyFromJSON(object.media) : 0,
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
     };
   },
@@ -1532,6 +1587,9 @@ export const Trunk: MessageFns<Trunk> = {
     if (message.refer !== 0) {
       obj.refer = referPolicyToJSON(message.refer);
     }
+    if (message.media !== 0) {
+      obj.media = mediaPolicyToJSON(message.media);
+    }
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
@@ -1570,6 +1628,7 @@ export const Trunk: MessageFns<Trunk> = {
     message.ping = (object.ping !== undefined && object.ping !== null) ? Ping.fromPartial(object.ping) : undefined;
     message.redirects = object.redirects ?? 0;
     message.refer = object.refer ?? 0;
+    message.media = object.media ?? 0;
     message.revision = object.revision ?? 0;
     return message;
   },
