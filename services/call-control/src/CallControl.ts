@@ -785,7 +785,7 @@ export const runCallControl = (
           return yield* replyTo(meta, sip, 200, [
             ["Allow", ALLOW],
             ["Accept", "application/sdp"],
-            ["Supported", ""],
+            ["Supported", "100rel, timer"],
           ])
         }
         if (

@@ -174,6 +174,9 @@ export const requestToB = (
   return [{ ...call, bLocalSeq: seq, sent: call.sent + 1 }, request]
 }
 
+/** The caller's transport (its INVITE's top Via): the Via of the suite's requests to A names it. */
+const aTransport = (call: Call): "udp" | "tcp" => (call.aInvite.topVia.transport === "TCP" ? "tcp" : "udp")
+
 /** A request in the A-leg dialog from the suite: From/To swapped, the caller's Contact as target (§12.2.1.1). */
 export const requestToA = (
   call: Call,
@@ -187,7 +190,7 @@ export const requestToA = (
     method,
     uri: call.aTarget,
     headers: [
-      ["Via", via(call, call.sent)],
+      ["Via", via({ id: call.id, dest: { transport: aTransport(call) } }, call.sent)],
       ["Max-Forwards", "70"],
       ["From", `${a.headerValues("To")[0]!};tag=${call.aTag}`],
       ["To", a.headerValues("From")[0]!],

@@ -14,7 +14,15 @@ export const relayReinvite = (call: Call, from: "A" | "B", m: SipRequest): Step 
     const response = createResponse(m, status)
     return from === "A" ? { _tag: "SendA", message: response } : toB(call, response)
   }
-  if (call.reinvite !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
+  // A retransmission of the re-INVITE being relayed (§17.2.1): the relayed copy again, on the far side's
+  // schedule (the suite keeps no Timer A of its own for it), and 100 again.
+  const pending = call.reinvite
+  if (pending !== undefined && pending.from === from && pending.received.cseq.seq === m.cseq.seq) {
+    const again: CallAction =
+      from === "A" ? toB(call, pending.relayed) : { _tag: "SendA", message: pending.relayed }
+    return [call, [reply(100), again]]
+  }
+  if (pending !== undefined || call.phase !== "Answered") return [call, [reply(491)]]
   // Each leg keeps its own session timer (RFC 4028): the relayed copy carries the far leg's.
   const extra: HeaderList = [
     ["Contact", contact(call.id)],

@@ -83,13 +83,15 @@ ${extra}Content-Length: 0\r
 \r
 `
 
-  it("OPTIONS gets 200 with Allow and Accept", async () => {
+  it("OPTIONS gets 200 with Allow, Accept and Supported", async () => {
     const ua = await createTestUserAgent()
     await ua.send(request(ua.port, "OPTIONS", "opt1"), { host: "127.0.0.1", port: sipPort })
     const r = await ua.next((x) => x.message?.callId === "opt1")
     expect(r.message?.kind === "response" && r.message.status).toBe(200)
     expect(r.message?.header("Allow")).toContain("INVITE")
     expect(r.message?.header("Accept")).toBe("application/sdp")
+    // RFC 3262 and RFC 4028: the suite does reliable provisionals and session timers on each leg.
+    expect(r.message?.header("Supported")).toBe("100rel, timer")
     await ua.close()
   })
 
