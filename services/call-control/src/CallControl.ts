@@ -107,6 +107,8 @@ export interface CallControlStats {
   callsEnded: number
   callsTakenOver: number
   mailboxOverflows: number
+  /** New INVITEs not started because the edge had stopped waiting (it answered 503: B2b-Answer-By). */
+  newCallsTooLate: number
 }
 
 export interface RunningCallControl {
@@ -154,7 +156,13 @@ export const runCallControl = (
     const byBTag = new Map<string, Actor>()
     /** Calls not yet ended (lingering ended calls are not counted against the limit). */
     let active = 0
-    const stats: CallControlStats = { callsStarted: 0, callsEnded: 0, callsTakenOver: 0, mailboxOverflows: 0 }
+    const stats: CallControlStats = {
+      callsStarted: 0,
+      callsEnded: 0,
+      callsTakenOver: 0,
+      mailboxOverflows: 0,
+      newCallsTooLate: 0,
+    }
     const fork = Effect.runForkWith(yield* Effect.context<never>())
     // The streams operators read (the admin API creates them too; whoever starts first).
     for (const definition of [adminStreams.callEvents, adminStreams.callRecords])
@@ -800,6 +808,16 @@ export const runCallControl = (
               if ((yield* handTo(other, meta, m.data)) === "gone") yield* recover(m, meta, sip)
               return
             }
+          }
+          // The edge stopped waiting (B2b-Answer-By) and answered 503: a call started now would ring B for
+          // a caller that was told to go away. The claim goes, so the caller's next attempt is new.
+          if (meta.answerBy !== undefined && Date.now() >= meta.answerBy) {
+            claiming.delete(key)
+            stats.newCallsTooLate++
+            yield* claims.remove(claimKey(sip.callId, sip.fromTag)).pipe(Effect.ignore)
+            return yield* Effect.logWarning("new call not started: the edge stopped waiting").pipe(
+              Effect.annotateLogs({ callId: sip.callId, lateMs: String(Date.now() - meta.answerBy) }),
+            )
           }
           yield* mine()
           yield* startActor(sip, meta, routed.inbound, routed.targets)

@@ -44,6 +44,7 @@ export const encodeCall = (
   const {
     aInvite,
     aFinal,
+    aProvisional,
     bInvite,
     reinvite: _reinvite,
     byes: _byes,
@@ -64,6 +65,7 @@ export const encodeCall = (
         aInvite: b64(aInvite),
         bInvite: b64(bInvite),
         aFinal: aFinal === undefined ? null : b64(aFinal),
+        aProvisional: aProvisional === undefined ? null : b64(aProvisional),
         bOwnPrack: bOwnPrack === undefined ? null : b64(bOwnPrack),
         reliable:
           reliable === undefined
@@ -191,6 +193,8 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
   const bInvite = request(c.get("bInvite"))
   const aFinalText = c.get("aFinal")
   const aFinal = aFinalText === null ? undefined : response(aFinalText)
+  const provisionalText = c.get("aProvisional") ?? null
+  const aProvisional = provisionalText === null ? undefined : response(provisionalText)
   const prackText = c.get("bOwnPrack") ?? null
   const bOwnPrack = prackText === null ? undefined : request(prackText)
   const reliableValue = c.get("reliable") ?? null
@@ -200,6 +204,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
     bInvite === undefined ||
     (aFinalText !== null && aFinal === undefined) ||
     (prackText !== null && bOwnPrack === undefined) ||
+    (provisionalText !== null && aProvisional === undefined) ||
     (reliableValue !== null && reliable === undefined)
   ) {
     return "stored call: unreadable messages"
@@ -259,6 +264,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       aTarget,
       aLocalSeq,
       aFinal,
+      aProvisional,
       aAcked: c.get("aAcked") === true,
       aRetransmit: num(c, "aRetransmit") ?? 0,
       bCallId,

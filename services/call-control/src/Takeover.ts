@@ -27,6 +27,7 @@ export const recordChanged = (before: Call, after: Call): boolean =>
   before.bLocalSeq !== after.bLocalSeq ||
   before.bInvite !== after.bInvite ||
   before.aFinal !== after.aFinal ||
+  before.aProvisional !== after.aProvisional ||
   before.aAcked !== after.aAcked ||
   before.earlyMedia !== after.earlyMedia ||
   before.aRSeq !== after.aRSeq ||

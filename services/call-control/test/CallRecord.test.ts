@@ -69,12 +69,13 @@ const cancelFromA = (call: Call) =>
 const comparable = (call: Call) => {
   const bytes = (m: SipRequest | SipResponse | undefined) =>
     m === undefined ? undefined : serializeMessage(m).toString("latin1")
-  const { aInvite, bInvite, aFinal, bOwnPrack, reliable, ...rest } = call
+  const { aInvite, bInvite, aFinal, aProvisional, bOwnPrack, reliable, ...rest } = call
   return {
     ...rest,
     aInvite: bytes(aInvite),
     bInvite: bytes(bInvite),
     aFinal: bytes(aFinal),
+    aProvisional: bytes(aProvisional),
     bOwnPrack: bytes(bOwnPrack),
     reliable:
       reliable === undefined

@@ -38,6 +38,8 @@ export const startSuite = async (
     readonly authConfig?: string
     /** Where the built-in route sends calls (a free port when absent). */
     readonly calleePort?: number
+    /** Extra environment for the edge (e.g. its call-control timeout). */
+    readonly edgeEnv?: Readonly<Record<string, string>>
   } = {},
 ): Promise<RunningSuite> => {
   const nats = await startNatsServer()
@@ -45,74 +47,95 @@ export const startSuite = async (
   const calleePort = options.calleePort ?? (await freeUdpPort())
   const callControls: ServiceProcess[] = []
   const mediaServices: ServiceProcess[] = []
-  if (options.authConfig !== undefined) {
-    mediaServices.push(
-      await startService({
-        main: authMain,
-        env: {
-          NATS_URL: nats.url,
-          B2BUA_AUTH_CONFIG: options.authConfig,
-          B2BUA_NONCE_KEY: "e2e-nonce-key-shared-by-instances",
-          B2BUA_AUTH_INSTANCE: "authe2e",
-          B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
-        },
-        readyText: "auth ready",
-      }),
-    )
-  }
-  if (options.media !== undefined) {
-    mediaServices.push(
-      await startService({
-        main: relayMain,
-        env: {
-          NATS_URL: nats.url,
-          B2BUA_RELAY_ID: "relaye2e",
-          B2BUA_RELAY_ADDRESS: "127.0.0.1",
-          B2BUA_RTP_PORTS: options.media.rtpPorts,
-          B2BUA_RELAY_ANNOUNCE_MS: "200",
-        },
-        readyText: "rtp relay ready",
-      }),
-      await startService({
-        main: negotiatorMain,
-        env: { NATS_URL: nats.url, B2BUA_SDP_INSTANCE: "sdpe2e" },
-        readyText: "sdp-negotiator ready",
-      }),
-    )
-  }
-  for (const instance of options.instances ?? ["cce2e"]) {
-    callControls.push(
-      await startService({
-        main: ccMain,
-        env: {
-          NATS_URL: nats.url,
-          B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`,
-          B2BUA_CC_INSTANCE: instance,
-          B2BUA_MEDIA: options.media === undefined ? "passthrough" : "relay",
-          B2BUA_AUTH: options.authConfig === undefined ? "local" : "service",
-          ...options.ccEnv,
-        },
-        readyText: "call-control ready",
-      }),
-    )
-  }
-  const edge = await startService({
-    main: edgeMain,
-    env: { NATS_URL: nats.url, B2BUA_SIP_PORT: String(sipPort), B2BUA_CC_TIMEOUT_MS: "1000" },
-    readyText: "sip-edge listening",
-  })
-  return {
-    nats,
-    sipPort,
-    calleePort,
-    callControls,
-    edge,
-    mediaServices,
-    stop: async () => {
-      await edge.stop()
-      for (const cc of callControls) await cc.stop()
-      for (const service of mediaServices) await service.stop()
-      await nats.stop()
-    },
+  // A service that does not become ready (a loaded machine) must not leave the others running.
+  try {
+    if (options.authConfig !== undefined) {
+      mediaServices.push(
+        await startService({
+          main: authMain,
+          env: {
+            NATS_URL: nats.url,
+            B2BUA_AUTH_CONFIG: options.authConfig,
+            B2BUA_NONCE_KEY: "e2e-nonce-key-shared-by-instances",
+            B2BUA_AUTH_INSTANCE: "authe2e",
+            B2BUA_AUTH_SIP_ADDRESS: `127.0.0.1:${sipPort}`,
+          },
+          readyText: "auth ready",
+        }),
+      )
+    }
+    if (options.media !== undefined) {
+      mediaServices.push(
+        await startService({
+          main: relayMain,
+          env: {
+            NATS_URL: nats.url,
+            B2BUA_RELAY_ID: "relaye2e",
+            B2BUA_RELAY_ADDRESS: "127.0.0.1",
+            B2BUA_RTP_PORTS: options.media.rtpPorts,
+            B2BUA_RELAY_ANNOUNCE_MS: "200",
+          },
+          readyText: "rtp relay ready",
+        }),
+        await startService({
+          main: negotiatorMain,
+          env: { NATS_URL: nats.url, B2BUA_SDP_INSTANCE: "sdpe2e" },
+          readyText: "sdp-negotiator ready",
+        }),
+      )
+    }
+    for (const instance of options.instances ?? ["cce2e"]) {
+      callControls.push(
+        await startService({
+          main: ccMain,
+          env: {
+            NATS_URL: nats.url,
+            B2BUA_ROUTE_TARGET: `127.0.0.1:${calleePort}`,
+            B2BUA_CC_INSTANCE: instance,
+            B2BUA_MEDIA: options.media === undefined ? "passthrough" : "relay",
+            B2BUA_AUTH: options.authConfig === undefined ? "local" : "service",
+            ...options.ccEnv,
+          },
+          readyText: "call-control ready",
+        }),
+      )
+    }
+    const edge = await startService({
+      main: edgeMain,
+      env: {
+        NATS_URL: nats.url,
+        B2BUA_SIP_PORT: String(sipPort),
+        B2BUA_CC_TIMEOUT_MS: "1000",
+        ...options.edgeEnv,
+      },
+      readyText: "sip-edge listening",
+    })
+    return running(nats, sipPort, calleePort, callControls, edge, mediaServices)
+  } catch (e) {
+    for (const service of [...callControls, ...mediaServices]) await service.stop()
+    await nats.stop()
+    throw e
   }
 }
+
+const running = (
+  nats: NatsServerHandle,
+  sipPort: number,
+  calleePort: number,
+  callControls: ReadonlyArray<ServiceProcess>,
+  edge: ServiceProcess,
+  mediaServices: ReadonlyArray<ServiceProcess>,
+): RunningSuite => ({
+  nats,
+  sipPort,
+  calleePort,
+  callControls,
+  edge,
+  mediaServices,
+  stop: async () => {
+    await edge.stop()
+    for (const cc of callControls) await cc.stop()
+    for (const service of mediaServices) await service.stop()
+    await nats.stop()
+  },
+})

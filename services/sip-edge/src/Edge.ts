@@ -133,7 +133,7 @@ export const runEdge = (
       )
     }
 
-    const envelope = (inbound: Inbound, takeover = false) =>
+    const envelope = (inbound: Inbound, takeover = false, answerBy?: number) =>
       encodeSipEnvelopeHeaders({
         edge: config.instance,
         listener: inbound.listener,
@@ -143,6 +143,7 @@ export const runEdge = (
         connection: inbound.connection,
         receivedAt: Date.now(),
         takeover,
+        answerBy,
       })
 
     const unavailable = (inbound: Inbound, request: SipRequest, why: string, cause: OverloadCause) =>
@@ -211,9 +212,13 @@ export const runEdge = (
         if (inFlight >= config.maxInFlight)
           return yield* unavailable(inbound, request, "edge at its in-flight limit", "in_flight_limit")
         inFlight++
+        // B2b-Answer-By: past it this edge answers 503, and call control must not start the call.
         const reply = yield* timed(
           handover,
-          bus.request(subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) }),
+          bus.request(subject, bytes, {
+            timeoutMs: config.callControlTimeoutMs,
+            headers: envelope(inbound, false, Date.now() + config.callControlTimeoutMs),
+          }),
         ).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
         const decoded = decodeNewRequestReply(reply.data)
         if (typeof decoded === "string") {
