@@ -1,12 +1,19 @@
 /**
- * The callee of the `-lost 10` end-to-end test (lossy.e2e.test.ts). SIPp 3.6.1's built-in `uas` cannot
- * absorb a retransmitted INVITE once it has answered: SIPp remembers which send answered a received
- * message only for the *first* send after it (call.cpp: the second send overwrites `recv_retrans_hash`
- * with 0 because `last_recv_index` is still set), and the built-in uas sends two (180, then 200). A
- * retransmitted INVITE that reaches it after the 200 — the suite's Timer A fires when B's 180 and 200
- * were both lost, or arrive later than T1 — is then an "unexpected message" that aborts the call. RFC 3261
- * §13.3.1.4 wants the UAS to answer it with the 2xx again: this scenario does so explicitly (an optional
- * INVITE jumps back to the 200), and is otherwise the built-in uas.
+ * The callee of the `-lost 10` end-to-end test (lossy.e2e.test.ts), and why it is not SIPp's built-in uas.
+ *
+ * SIPp 3.6.1 recognises a retransmitted request only when exactly one send followed it: at each send it
+ * copies `last_recv_hash` into `recv_retrans_hash` whenever `last_recv_index >= 0`, and the first send
+ * has already zeroed `last_recv_hash`, so the built-in uas (INVITE, then 180, then 200) forgets its
+ * INVITE at the 200. The suite's B-leg INVITE is retransmitted by Timer A (RFC 3261 §17.1.1.2) whenever
+ * no response reached it within T1 — the 180 and the 200 both lost, or late on a loaded machine — and a
+ * copy that reaches the uas after its 200 was an "unexpected message" aborting the call (seen in about
+ * one run of six). Answering the copy from the scenario (an optional INVITE that jumps back to the 200)
+ * races SIPp's own scheduling: an ACK that arrives before SIPp runs the jumped-to send aborts the call
+ * as well (seen once in ten runs under load). So this callee answers 200 at once, the one send after the
+ * INVITE: a retransmitted INVITE gets the 200 again from SIPp itself (§13.3.1.4), retransmitted until
+ * the ACK; then it takes the BYE and answers it (a repeated BYE gets the 200 again). The 180 path is
+ * covered by the other end-to-end tests; under loss the caller still sees the suite's 100 Trying and
+ * its retransmissions.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,20 +27,13 @@ const RESPONSE_HEAD = `[last_Via:]
 [last_Call-ID:]
 [last_CSeq:]`
 
-export const uasAnswerRetransmittedInvite = (): string => {
-  const path = join(dir, "uas-answer-retransmitted-invite.xml")
+export const uasAnswerAtOnce = (): string => {
+  const path = join(dir, "uas-answer-at-once.xml")
   writeFileSync(
     path,
     `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uas-answer-retransmitted-invite">
+<scenario name="uas-answer-at-once">
   <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-${RESPONSE_HEAD}
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-]]></send>
-  <label id="answer"/>
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 ${RESPONSE_HEAD}
@@ -49,7 +49,6 @@ t=0 0
 m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 ]]></send>
-  <recv request="INVITE" optional="true" next="answer"/>
   <recv request="ACK" optional="true" rtd="true" crlf="true"/>
   <recv request="BYE"/>
   <send><![CDATA[

@@ -15,6 +15,10 @@ const relayMain = fileURLToPath(new URL("../../rtp-relay/dist/main.js", import.m
 const negotiatorMain = fileURLToPath(new URL("../../sdp-negotiator/dist/main.js", import.meta.url))
 const authMain = fileURLToPath(new URL("../../auth/dist/main.js", import.meta.url))
 
+/** How long a service may take to start: on a loaded machine (two cores shared by several test runs)
+ * loading a service takes well over the test kit's default 15 s. */
+const READY_MS = 40_000
+
 export interface RunningSuite {
   readonly nats: NatsServerHandle
   /** The edge's SIP port (UDP and TCP) on 127.0.0.1. */
@@ -97,6 +101,7 @@ export const startSuite = async (
             ...options.ccEnv,
           },
           readyText: "call-control ready",
+          timeoutMs: READY_MS,
         }),
       )
     }
@@ -109,6 +114,7 @@ export const startSuite = async (
         ...options.edgeEnv,
       },
       readyText: "sip-edge listening",
+      timeoutMs: READY_MS,
     })
     return running(nats, sipPort, calleePort, callControls, edge, mediaServices)
   } catch (e) {
