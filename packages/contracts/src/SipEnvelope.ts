@@ -12,6 +12,10 @@
  *   B2b-Conn         TCP/TLS connection id (optional)
  *   B2b-Received-At  receive time, ms since the epoch (optional)
  *   B2b-Takeover     "1" when the owner did not answer and another instance must take the call
+ *   B2b-Answer-By    when the sender of a request/reply stops waiting for the reply, ms since the epoch
+ *                    (optional): on a new INVITE, the edge answers 503 then, so call control must not
+ *                    start the call after it (clocks in sync, NTP; a reply in flight at that moment is
+ *                    the remaining window, closed by the 2xx's no-ACK BYE, RFC 3261 §13.3.1.4)
  */
 import { Data } from "effect"
 import { ConnectionId, type InstanceId, isInstanceId, ListenerId } from "./Ids.js"
@@ -28,6 +32,7 @@ export interface SipEnvelopeMeta {
   readonly connection?: ConnectionId | undefined
   readonly receivedAt?: number | undefined
   readonly takeover?: boolean | undefined
+  readonly answerBy?: number | undefined
 }
 
 export interface SipEnvelope {
@@ -61,6 +66,7 @@ export const ENVELOPE_HEADERS = {
   connection: "B2b-Conn",
   receivedAt: "B2b-Received-At",
   takeover: "B2b-Takeover",
+  answerBy: "B2b-Answer-By",
 } as const
 
 export const encodeSipEnvelopeHeaders = (meta: SipEnvelopeMeta): EnvelopeHeaders => {
@@ -75,6 +81,7 @@ export const encodeSipEnvelopeHeaders = (meta: SipEnvelopeMeta): EnvelopeHeaders
   if (meta.connection !== undefined) h[ENVELOPE_HEADERS.connection] = meta.connection
   if (meta.receivedAt !== undefined) h[ENVELOPE_HEADERS.receivedAt] = String(meta.receivedAt)
   if (meta.takeover === true) h[ENVELOPE_HEADERS.takeover] = "1"
+  if (meta.answerBy !== undefined) h[ENVELOPE_HEADERS.answerBy] = String(meta.answerBy)
   return h
 }
 
@@ -129,6 +136,11 @@ export const decodeSipEnvelopeMeta = (headers: HeaderReader): SipEnvelopeMeta | 
   if (receivedAt !== undefined && !Number.isSafeInteger(receivedAt)) {
     return new EnvelopeError({ header: ENVELOPE_HEADERS.receivedAt, reason: "not a time in ms" })
   }
+  const answerByText = headers.get(ENVELOPE_HEADERS.answerBy)
+  const answerBy = answerByText === "" ? undefined : Number(answerByText)
+  if (answerBy !== undefined && !Number.isSafeInteger(answerBy)) {
+    return new EnvelopeError({ header: ENVELOPE_HEADERS.answerBy, reason: "not a time in ms" })
+  }
   return {
     edge,
     listener: ListenerId(listener),
@@ -138,5 +150,6 @@ export const decodeSipEnvelopeMeta = (headers: HeaderReader): SipEnvelopeMeta | 
     connection: connection === "" ? undefined : ConnectionId(connection),
     receivedAt,
     takeover: headers.get(ENVELOPE_HEADERS.takeover) === "1",
+    ...(answerBy === undefined ? {} : { answerBy }),
   }
 }

@@ -31,6 +31,15 @@ describe("SIP envelope headers", () => {
     expect(decodeSipEnvelopeMeta(reader(encodeSipEnvelopeHeaders(meta)))).toEqual(meta)
   })
 
+  it("carries when the sender stops waiting for the reply (B2b-Answer-By), and names a bad one", () => {
+    const withDeadline = { ...meta, answerBy: 1_764_000_002_000 }
+    expect(decodeSipEnvelopeMeta(reader(encodeSipEnvelopeHeaders(withDeadline)))).toEqual(withDeadline)
+    const bad = decodeSipEnvelopeMeta(reader({ ...encodeSipEnvelopeHeaders(meta), "B2b-Answer-By": "soon" }))
+    expect(bad instanceof EnvelopeError && bad.message).toBe(
+      "SIP envelope header B2b-Answer-By: not a time in ms",
+    )
+  })
+
   it("names the missing or invalid header", () => {
     const h = encodeSipEnvelopeHeaders(meta)
     const without = (name: string) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== name))

@@ -100,6 +100,7 @@ export const startCall = (
   inbound: { readonly refer?: ReferPolicy | undefined } = {},
 ): Step => {
   const [first, ...rest] = targets
+  const trying = createResponse(aInvite, 100)
   const draft: Call = {
     phase: "Calling",
     id,
@@ -108,6 +109,7 @@ export const startCall = (
     aTarget: aInvite.contacts[0]?.uri ?? aInvite.uri,
     aLocalSeq: 0,
     aFinal: undefined,
+    aProvisional: trying,
     aAcked: false,
     aRetransmit: T1,
     bCallId: `${makeTag(id.owner, id.random)}@b2bua`,
@@ -138,7 +140,7 @@ export const startCall = (
   return [
     call,
     [
-      { _tag: "SendA", message: createResponse(aInvite, 100) },
+      { _tag: "SendA", message: trying },
       ...actions,
       // Timer C > 3 minutes (§16.6 step 11) covers the whole setup, whatever failover does.
       { _tag: "StartTimer", timer: "C", delayMs: TIMER_C },
@@ -299,7 +301,12 @@ const stepLive = (call: Call, event: CallEvent): Step => {
       case "R": {
         // §13.3.1.4: the 2xx is retransmitted with T1 doubling up to T2 until the ACK, for 64*T1.
         if (call.aAcked || call.aFinal === undefined || call.aFinal.status >= 300) return [call, []]
-        if (call.aRetransmit >= 64 * T1) return [call, []]
+        // "If the server retransmits the 2xx response for 64*T1 seconds without receiving an ACK, the
+        // dialog is confirmed, but the session SHOULD be terminated. This is accomplished with a BYE."
+        if (call.aRetransmit >= 64 * T1)
+          return call.phase === "Answered"
+            ? hangUpBoth(call, 'SIP;cause=408;text="no ACK for the 2xx"')
+            : [call, []]
         const next = Math.min(call.aRetransmit * 2, T2)
         return [
           { ...call, aRetransmit: call.aRetransmit + next },
@@ -352,7 +359,8 @@ const stepLive = (call: Call, event: CallEvent): Step => {
           }
           const rseq = reliableRSeq(m)
           if (rseq !== undefined) return onReliableProvisional(early, m, rseq)
-          return [early, [{ _tag: "SendA", message: relayToA(call, m) }]]
+          const toA = relayToA(call, m)
+          return [{ ...early, aProvisional: toA }, [{ _tag: "SendA", message: toA }]]
         }
         if (m.status < 300) {
           const answered: Call = {
@@ -466,9 +474,12 @@ const stepLive = (call: Call, event: CallEvent): Step => {
     case "PRACK":
       return onPrackFromA(call, m)
     case "INVITE":
-      // A retransmission of the initial INVITE (§17.2.1): the last response again.
-      if (m.toTag === undefined)
-        return [call, call.aFinal === undefined ? [] : [{ _tag: "SendA", message: call.aFinal }]]
+      // A retransmission of the initial INVITE (§17.2.1, §13.3.1.4): the final response again, or the
+      // most recent provisional one while there is none.
+      if (m.toTag === undefined) {
+        const last = call.aFinal ?? call.aProvisional
+        return [call, last === undefined ? [] : [{ _tag: "SendA", message: last }]]
+      }
       return relayReinvite(call, "A", m)
     case "ACK":
       return call.aAcked ? [call, []] : [{ ...call, aAcked: true }, []]

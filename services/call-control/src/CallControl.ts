@@ -6,7 +6,15 @@
  * same path into its own actor (SubscriptionActor.ts).
  */
 import { createHash, randomBytes } from "node:crypto"
-import { Bus, type BusMessage, ensureStream, type KvConflict, openKv, publishDurable } from "@b2bua/bus"
+import {
+  Bus,
+  type BusMessage,
+  ensureStream,
+  type KvConflict,
+  type KvEntry,
+  openKv,
+  publishDurable,
+} from "@b2bua/bus"
 import {
   adminStreams,
   adminSubjects,
@@ -20,6 +28,7 @@ import {
   encodeNewRequestReply,
   encodeSipEnvelopeHeaders,
   formatHostPort,
+  type InstanceId,
   initialMediaState,
   isInstanceId,
   ListenerId,
@@ -72,6 +81,7 @@ import { shareTrunkLoad } from "./routing/TrunkLoadSharing.js"
 import { admitSessionTimer, resumeSessionTimers, sessionTimersChanged } from "./SessionTimer.js"
 import { checkSubscribe } from "./Subscription.js"
 import { makeSubscriptions } from "./SubscriptionActor.js"
+import { type Deadlines, noteDeadlines, recordChanged, resumeTimers } from "./Takeover.js"
 
 interface Actor {
   readonly key: string
@@ -87,6 +97,8 @@ interface Actor {
   /** Stage times and outcome, for call events and the call's record (contracts Admin). */
   readonly timeline: CallTimeline
   call: Call
+  /** When the call's running timers fire, stored with the call for a takeover (Takeover.ts). */
+  deadlines: Deadlines
   /** Set when the ended call's linger time is over: the actor stops and is forgotten. */
   released: boolean
 }
@@ -106,6 +118,8 @@ export interface CallControlStats {
   /** RFC 4028: refreshes the suite sent or received, sessions that expired, refreshes that failed. */
   sessionRefreshes: number
   sessionExpiries: number
+  /** New INVITEs not started because the edge had stopped waiting (it answered 503: B2b-Answer-By). */
+  newCallsTooLate: number
 }
 
 export interface RunningCallControl {
@@ -160,6 +174,7 @@ export const runCallControl = (
       mailboxOverflows: 0,
       sessionRefreshes: 0,
       sessionExpiries: 0,
+      newCallsTooLate: 0,
     }
     const telemetry = makeCallTelemetry(yield* Metrics, () => active)
     const fork = Effect.runForkWith(yield* Effect.context<never>())
@@ -368,7 +383,10 @@ export const runCallControl = (
       `call.${claimKey(actor.call.aInvite.callId, actor.call.aInvite.fromTag)}`
     const persist = (actor: Actor) =>
       store
-        .put(storeKey(actor), encodeCall(config.instance, actor.aMeta, actor.call, actor.media.media))
+        .put(
+          storeKey(actor),
+          encodeCall(config.instance, actor.aMeta, actor.call, actor.media.media, actor.deadlines),
+        )
         .pipe(
           Effect.catch((e) =>
             Effect.logWarning("call not stored").pipe(Effect.annotateLogs({ error: e.message })),
@@ -383,11 +401,7 @@ export const runCallControl = (
         store.remove(k).pipe(Effect.ignore),
       )
     const changed = (before: Call, after: Call): boolean =>
-      before.phase !== after.phase ||
-      before.bRemoteTag !== after.bRemoteTag ||
-      before.aLocalSeq !== after.aLocalSeq ||
-      before.bLocalSeq !== after.bLocalSeq ||
-      sessionTimersChanged(before.sessionTimer, after.sessionTimer)
+      recordChanged(before, after) || sessionTimersChanged(before.sessionTimer, after.sessionTimer)
 
     /** Who ended the call: the first BYE or CANCEL seen decides (an operator or the suite set it themselves). */
     const noteHangup = (actor: Actor, event: CallEvent) => {
@@ -467,17 +481,16 @@ export const runCallControl = (
     const handleStep = (actor: Actor, event: CallEvent): Effect.Effect<void> =>
       Effect.gen(function* () {
         const before = actor.call
-        const mediaBefore = actor.media.media
         noteHangup(actor, event)
         const [next, actions] = stepCall(before, event)
         actor.call = next
+        actor.deadlines = noteDeadlines(actor.deadlines, actions, Date.now())
+        // Write-ahead (Takeover.ts): the record has the new state before any peer sees its effects.
+        if (next.phase !== "Ended" && changed(before, next)) yield* persist(actor)
+        const mediaBefore = actor.media.media
         yield* performAll(actor, actions)
         if (actor.call.phase !== before.phase) yield* report(actor)
-        if (
-          actor.call.phase !== "Ended" &&
-          (changed(before, actor.call) || actor.media.media !== mediaBefore)
-        )
-          yield* persist(actor)
+        if (actor.call.phase !== "Ended" && actor.media.media !== mediaBefore) yield* persist(actor)
       })
 
     const runActor = (actor: Actor): Effect.Effect<void> =>
@@ -513,14 +526,19 @@ export const runCallControl = (
         if (inbound !== undefined) limits.take(inbound, Date.now())
         const actor = yield* register(call, meta, inboundTrunk, initialMediaState)
         yield* telemetry.started(actor, { takenOver: false })
+        actor.deadlines = noteDeadlines({}, actions, Date.now())
         stats.callsStarted++
         active++
         yield* Effect.logInfo("call started").pipe(
           Effect.annotateLogs({ callId: invite.callId, bCallId: call.bCallId }),
         )
+        // Write-ahead: the record and its tag pointers exist before the B-leg INVITE leaves, so B's
+        // responses and A's CANCEL always find the call if this instance dies during setup.
+        yield* Effect.all([persist(actor), index(actor)], { concurrency: "unbounded", discard: true })
         yield* report(actor)
+        const mediaBefore = actor.media.media
         yield* performAll(actor, actions)
-        yield* index(actor)
+        if (actor.call.phase !== "Ended" && actor.media.media !== mediaBefore) yield* persist(actor)
         fork(runActor(actor))
       })
 
@@ -549,6 +567,7 @@ export const runCallControl = (
             answers: new Map(),
           },
           call,
+          deadlines: {},
           released: false,
         }
         actors.set(actor.key, actor)
@@ -559,69 +578,161 @@ export const runCallControl = (
       })
 
     /**
-     * Takeover (the owner died): find the stored call by the suite's tag in the message, make this
-     * instance its owner with a compare-and-set (two survivors never both take it), restore the actor —
-     * new branches now name this instance — and hand it the message. A survivor that loses the race
-     * passes the message to the winner.
+     * Hands a message to the instance that owns its call. "gone": the owner's subject has no responders
+     * (it died, or stopped); "late": it did not answer in time (alive but slow: SIP retransmits).
      */
-    const takeOver = (meta: SipEnvelopeMeta, sip: SipMessage, raw: Uint8Array) =>
+    const handTo = (instance: InstanceId, meta: SipEnvelopeMeta, raw: Uint8Array) =>
+      bus
+        .request(Subjects.callControlInstance(instance), raw, {
+          timeoutMs: 1000,
+          headers: encodeSipEnvelopeHeaders(meta),
+        })
+        .pipe(
+          Effect.as("delivered" as const),
+          Effect.catchTag("BusNoResponders", () => Effect.succeed("gone" as const)),
+          Effect.catch(() => Effect.succeed("late" as const)),
+        )
+
+    /** The stored call a message belongs to: by the suite's tag in it, or (a CANCEL or retransmission of
+     * the initial INVITE, which carry only the caller's identifiers) by its Call-ID and From-tag. */
+    const storedEntry = (sip: SipMessage): Effect.Effect<KvEntry | undefined> =>
       Effect.gen(function* () {
+        if (sip.kind === "request" && sip.toTag === undefined)
+          return yield* store.get(`call.${claimKey(sip.callId, sip.fromTag)}`).pipe(Effect.orDie)
         const tag = sip.kind === "request" ? sip.toTag : sip.fromTag
         const pointer = tag === undefined ? undefined : yield* store.get(`tag.${tag}`).pipe(Effect.orDie)
-        const entry =
-          pointer === undefined
-            ? undefined
-            : yield* store.get(new TextDecoder().decode(pointer.value)).pipe(Effect.orDie)
-        const stored = entry === undefined ? undefined : decodeCall(entry.value)
-        if (entry === undefined || stored === undefined || typeof stored === "string") return false
-        if (stored.owner !== config.instance) {
-          const won = yield* store
-            .update(
-              entry.key,
-              encodeCall(config.instance, stored.aMeta, stored.call, stored.media),
-              entry.revision,
+        return pointer === undefined
+          ? undefined
+          : yield* store.get(new TextDecoder().decode(pointer.value)).pipe(Effect.orDie)
+      })
+
+    /**
+     * Takeover: a message for a call whose owner did not answer. The stored record names the call's
+     * current owner; it may be alive (the message names an earlier owner that died, and a survivor took
+     * the call since), so it gets the message first. Only when it is gone too does this instance become
+     * the owner, with a compare-and-set on the record's revision (two survivors never both take it; the
+     * loser reads the record again and hands the message to the winner). The restored actor re-arms the
+     * call's timers from their stored deadlines — new branches name the new owner, the stored B-leg
+     * INVITE keeps the dead owner's branch, which B's responses and the suite's CANCEL carry (RFC 3261
+     * §9.1) — and handles the message. Returns the call's owner now, or undefined when no call is stored.
+     */
+    const takeOver = (
+      meta: SipEnvelopeMeta,
+      sip: SipMessage,
+      raw: Uint8Array,
+    ): Effect.Effect<InstanceId | undefined> =>
+      Effect.gen(function* () {
+        for (let round = 0; round < 3; round++) {
+          const entry = yield* storedEntry(sip)
+          const stored = entry === undefined ? undefined : decodeCall(entry.value)
+          if (entry === undefined || stored === undefined) return undefined
+          if (typeof stored === "string") {
+            yield* Effect.logWarning("stored call unreadable").pipe(Effect.annotateLogs({ reason: stored }))
+            return undefined
+          }
+          const recorded = isInstanceId(stored.owner) ? stored.owner : undefined
+          if (recorded !== undefined && recorded !== config.instance) {
+            const handed = yield* handTo(recorded, meta, raw)
+            if (handed !== "gone") return recorded
+            const won = yield* store
+              .update(
+                entry.key,
+                encodeCall(config.instance, stored.aMeta, stored.call, stored.media, stored.deadlines),
+                entry.revision,
+              )
+              .pipe(
+                Effect.as(true),
+                Effect.catchTag("KvConflict", () => Effect.succeed(false)),
+                Effect.orDie,
+              )
+            if (!won) continue
+          }
+          const actor = yield* register(
+            { ...stored.call, id: { ...stored.call.id, owner } },
+            stored.aMeta,
+            undefined,
+            stored.media,
+          )
+          actor.deadlines = stored.deadlines
+          yield* telemetry.started(actor, { takenOver: true })
+          // The claim names the owner for copies of the initial request that reach the queue group; the
+          // record is what decides ownership, the claim is only where to hand them.
+          yield* claims
+            .put(
+              claimKey(stored.call.aInvite.callId, stored.call.aInvite.fromTag),
+              new TextEncoder().encode(config.instance),
             )
+            .pipe(Effect.ignore)
+          stats.callsTakenOver++
+          active++
+          yield* Effect.logInfo("call taken over").pipe(
+            Effect.annotateLogs({
+              callId: stored.call.aInvite.callId,
+              from: stored.owner,
+              phase: stored.call.phase,
+            }),
+          )
+          // Each leg's session timer (RFC 4028) from now, then every stored deadline (a session timer's
+          // stored deadline replaces the one from now).
+          yield* performAll(actor, resumeSessionTimers(actor.call))
+          yield* performAll(actor, resumeTimers(stored.deadlines, Date.now()))
+          fork(runActor(actor))
+          yield* dispatch(meta, sip)
+          return config.instance
+        }
+        return undefined
+      })
+
+    /**
+     * A message whose call's owner is gone: handled here when the call is here, else taken over from its
+     * record, else (an initial INVITE) restarted. Returns the call's owner now, if there is one.
+     */
+    const recover = (
+      m: BusMessage,
+      meta: SipEnvelopeMeta,
+      sip: SipMessage,
+    ): Effect.Effect<InstanceId | undefined> =>
+      Effect.gen(function* () {
+        if (find(sip) !== undefined) {
+          yield* dispatch(meta, sip)
+          return config.instance
+        }
+        const now = yield* takeOver(meta, sip, m.data)
+        if (now !== undefined) return now
+        if (sip.kind === "request" && sip.method === "INVITE" && sip.toTag === undefined)
+          return yield* restart(m, meta, sip)
+        yield* dispatch(meta, sip)
+        return undefined
+      })
+
+    /**
+     * An initial INVITE whose claim names an instance that is gone, with no stored call: that owner died
+     * before it stored the call, hence (write-ahead) before the B-leg INVITE left, so nothing of the call
+     * exists beyond A's INVITE and a 100 Trying. The claim moves to this instance with a compare-and-set
+     * on its revision (one survivor wins; the others' copies are retransmissions for the winner), and the
+     * call starts here as new.
+     */
+    const restart = (m: BusMessage, meta: SipEnvelopeMeta, sip: SipRequest) =>
+      Effect.gen(function* () {
+        const key = claimKey(sip.callId, sip.fromTag)
+        const entry = yield* claims.get(key).pipe(Effect.orDie)
+        const holder = entry === undefined ? "" : new TextDecoder().decode(entry.value)
+        if (entry !== undefined && holder !== config.instance) {
+          if (isInstanceId(holder) && (yield* handTo(holder, meta, m.data)) !== "gone") return holder
+          const won = yield* claims
+            .update(key, new TextEncoder().encode(config.instance), entry.revision)
             .pipe(
               Effect.as(true),
               Effect.catchTag("KvConflict", () => Effect.succeed(false)),
               Effect.orDie,
             )
-          if (!won) {
-            const latest = yield* store.get(entry.key).pipe(Effect.orDie)
-            const now = latest === undefined ? undefined : decodeCall(latest.value)
-            if (
-              now !== undefined &&
-              typeof now !== "string" &&
-              now.owner !== config.instance &&
-              isInstanceId(now.owner)
-            ) {
-              yield* bus
-                .request(Subjects.callControlInstance(now.owner), raw, {
-                  timeoutMs: 1000,
-                  headers: encodeSipEnvelopeHeaders(meta),
-                })
-                .pipe(Effect.ignore)
-              return true
-            }
-          }
+          if (!won) return undefined
+          yield* Effect.logInfo("call restarted").pipe(
+            Effect.annotateLogs({ callId: sip.callId, from: holder }),
+          )
         }
-        const actor = yield* register(
-          { ...stored.call, id: { ...stored.call.id, owner } },
-          stored.aMeta,
-          undefined,
-          stored.media,
-        )
-        yield* telemetry.started(actor, { takenOver: true })
-        stats.callsTakenOver++
-        active++
-        // The survivor keeps each leg's session timer running (RFC 4028): re-armed from now.
-        yield* performAll(actor, resumeSessionTimers(actor.call))
-        yield* Effect.logInfo("call taken over").pipe(
-          Effect.annotateLogs({ callId: stored.call.aInvite.callId, from: stored.owner }),
-        )
-        fork(runActor(actor))
-        yield* dispatch(meta, sip)
-        return true
+        yield* onNew({ ...m, respond: () => Effect.void }, entry !== undefined)
+        return find(sip) === undefined ? undefined : config.instance
       })
 
     const parse = (m: BusMessage): { meta: SipEnvelopeMeta; sip: SipMessage } | undefined => {
@@ -664,7 +775,8 @@ export const runCallControl = (
         if (sip.kind === "request" && sip.method !== "ACK") yield* replyTo(meta, sip, 481)
       })
 
-    const onNew = (m: BusMessage) =>
+    /** A new request from the queue group; `preClaimed`: this instance already holds its claim (restart). */
+    const onNew = (m: BusMessage, preClaimed = false) =>
       Effect.gen(function* () {
         const decoded = parse(m)
         if (decoded === undefined)
@@ -748,13 +860,15 @@ export const runCallControl = (
           // The create-only claim: whoever writes first owns the call (retransmissions, CANCEL). While it
           // is in flight, copies of the same INVITE are retransmissions, not new calls.
           claiming.add(key)
-          const claimed = yield* claims
-            .create(claimKey(sip.callId, sip.fromTag), new TextEncoder().encode(config.instance))
-            .pipe(
-              Effect.as(true),
-              Effect.catchTag("KvConflict", (_: KvConflict) => Effect.succeed(false)),
-              Effect.orDie,
-            )
+          const claimed =
+            preClaimed ||
+            (yield* claims
+              .create(claimKey(sip.callId, sip.fromTag), new TextEncoder().encode(config.instance))
+              .pipe(
+                Effect.as(true),
+                Effect.catchTag("KvConflict", (_: KvConflict) => Effect.succeed(false)),
+                Effect.orDie,
+              ))
           if (!claimed) {
             claiming.delete(key)
             const entry = yield* claims.get(claimKey(sip.callId, sip.fromTag)).pipe(Effect.orDie)
@@ -763,14 +877,21 @@ export const runCallControl = (
             if (other === config.instance) return yield* mine()
             if (isInstanceId(other)) {
               yield* m.respond(encodeNewRequestReply({ v: 1, owner: other })).pipe(Effect.ignore)
-              // Hand the message to the owner, who handles it as a retransmission.
-              return yield* bus
-                .request(Subjects.callControlInstance(other), m.data, {
-                  timeoutMs: 1000,
-                  headers: encodeSipEnvelopeHeaders(meta),
-                })
-                .pipe(Effect.ignore)
+              // Hand the message to the owner, who handles it as a retransmission; an owner that is gone
+              // leaves the call to a takeover.
+              if ((yield* handTo(other, meta, m.data)) === "gone") yield* recover(m, meta, sip)
+              return
             }
+          }
+          // The edge stopped waiting (B2b-Answer-By) and answered 503: a call started now would ring B for
+          // a caller that was told to go away. The claim goes, so the caller's next attempt is new.
+          if (meta.answerBy !== undefined && Date.now() >= meta.answerBy) {
+            claiming.delete(key)
+            stats.newCallsTooLate++
+            yield* claims.remove(claimKey(sip.callId, sip.fromTag)).pipe(Effect.ignore)
+            return yield* Effect.logWarning("new call not started: the edge stopped waiting").pipe(
+              Effect.annotateLogs({ callId: sip.callId, lateMs: String(Date.now() - meta.answerBy) }),
+            )
           }
           yield* mine()
           if (subscribe) yield* subscriptions.start({ subscribe: sip, meta, targets: routed.targets })
@@ -781,6 +902,16 @@ export const runCallControl = (
         yield* mine()
         // A copy of a SUBSCRIBE whose claim is being written: the first copy's answer covers it (§17.2.2).
         if (sip.method === "SUBSCRIBE" && sip.toTag === undefined && claiming.has(key)) return
+        // A CANCEL of a call not here (the edge forgot who took the INVITE): to the claim's holder, and
+        // a takeover when that holder is gone.
+        if (sip.method === "CANCEL" && sip.toTag === undefined && find(sip) === undefined) {
+          const entry = yield* claims.get(claimKey(sip.callId, sip.fromTag)).pipe(Effect.orDie)
+          const holder = entry === undefined ? "" : new TextDecoder().decode(entry.value)
+          if (isInstanceId(holder) && holder !== config.instance) {
+            if ((yield* handTo(holder, meta, m.data)) !== "gone") return
+          }
+          return yield* recover(m, meta, sip)
+        }
         if (sip.method === "OPTIONS" && sip.toTag === undefined) {
           return yield* replyTo(meta, sip, 200, [
             ["Allow", ALLOW],
@@ -857,15 +988,24 @@ export const runCallControl = (
       }),
     )
     yield* bus.subscribe(Subjects.callControlInstance(config.instance), onOwned).pipe(Effect.orDie)
+    /**
+     * Takeover queue: a message whose owner's subject had no responders. The reply names the call's
+     * owner now, so the edge's memory of an initial request's owner points at the survivor.
+     */
     const onTakeover = (m: BusMessage) =>
       Effect.gen(function* () {
-        yield* m.respond(new Uint8Array()).pipe(Effect.ignore)
         const decoded = parse(m)
-        if (decoded === undefined) return
-        if (find(decoded.sip) !== undefined) return yield* dispatch(decoded.meta, decoded.sip)
-        if (yield* subscriptions.takeOver(decoded.meta, decoded.sip, m.data)) return
-        const handled = yield* takeOver(decoded.meta, decoded.sip, m.data)
-        if (!handled) yield* dispatch(decoded.meta, decoded.sip)
+        // A subscription's message: its own record and actor (SubscriptionActor.ts).
+        if (
+          decoded !== undefined &&
+          find(decoded.sip) === undefined &&
+          (yield* subscriptions.takeOver(decoded.meta, decoded.sip, m.data))
+        )
+          return yield* m.respond(new Uint8Array()).pipe(Effect.ignore)
+        const now = decoded === undefined ? undefined : yield* recover(m, decoded.meta, decoded.sip)
+        yield* m
+          .respond(now === undefined ? new Uint8Array() : encodeNewRequestReply({ v: 1, owner: now }))
+          .pipe(Effect.ignore)
       })
     yield* bus
       .subscribe(Subjects.callControlTakeover(), onTakeover, { queue: QueueGroups.callControl })

@@ -1,8 +1,11 @@
 /**
  * The stored form of a call (KV bucket `calls`), written by its owner when the call's dialogs change, so
- * that another instance can take the call over when the owner dies. Messages are kept as their wire
- * bytes (base64 in JSON); a pending re-INVITE, BYE or late-offer ACK is not kept (its transaction dies
- * with the owner and the peer retransmits or gives up). Pure encode/decode.
+ * that another instance can take the call over when the owner dies — established calls and calls still
+ * being set up (the A-leg INVITE, the B-leg INVITE with its branch: B's responses carry it and a CANCEL
+ * reuses it, RFC 3261 §9.1; the final response to A; RFC 3262 state: the reliable provisional awaiting
+ * A's PRACK and the suite's own PRACK to B; each running timer's deadline; each leg's session timer).
+ * Messages are kept as their wire bytes (base64 in JSON); a pending re-INVITE, BYE or late-offer ACK is not
+ * kept (its transaction dies with the owner and the peer retransmits or gives up). Pure encode/decode.
  */
 import {
   decodeSipEnvelopeMeta,
@@ -16,8 +19,9 @@ import {
 } from "@b2bua/contracts"
 import { parseMessage, type SipRequest, type SipResponse, serializeMessage } from "@b2bua/sip"
 import { Result, Schema } from "effect"
-import type { BTarget, Call, CallPhase } from "./Call.js"
+import type { BTarget, Call, CallPhase, PendingReliable } from "./Call.js"
 import { decodeSessionTimers, defaultSessionTimerPolicy, encodeSessionTimers } from "./SessionTimer.js"
+import { type Deadlines, isCallTimer } from "./Takeover.js"
 
 export interface StoredCall {
   readonly owner: string
@@ -25,6 +29,8 @@ export interface StoredCall {
   readonly call: Call
   /** The call's media state as the SDP negotiator left it (contracts SdpNegotiation). */
   readonly media: MediaStateV1
+  /** When the call's timers fire (epoch ms): the new owner re-arms them (Takeover.ts). */
+  readonly deadlines: Deadlines
 }
 
 const b64 = (m: SipRequest | SipResponse): string => serializeMessage(m).toString("base64")
@@ -34,16 +40,18 @@ export const encodeCall = (
   aMeta: SipEnvelopeMeta,
   call: Call,
   media: MediaStateV1 = initialMediaState,
+  deadlines: Deadlines = {},
 ): Uint8Array => {
   const {
     aInvite,
     aFinal,
+    aProvisional,
     bInvite,
     reinvite: _reinvite,
     byes: _byes,
     relays: _relays,
-    reliable: _reliable,
-    bOwnPrack: _prack,
+    reliable,
+    bOwnPrack,
     lateAck: _late,
     sessionTimer,
     ...rest
@@ -54,12 +62,19 @@ export const encodeCall = (
       owner,
       aMeta,
       media,
+      deadlines,
       call: {
         ...rest,
         aInvite: b64(aInvite),
         bInvite: b64(bInvite),
         aFinal: aFinal === undefined ? null : b64(aFinal),
         sessionTimer: encodeSessionTimers(sessionTimer),
+        aProvisional: aProvisional === undefined ? null : b64(aProvisional),
+        bOwnPrack: bOwnPrack === undefined ? null : b64(bOwnPrack),
+        reliable:
+          reliable === undefined
+            ? null
+            : { ...reliable, sender: { ...reliable.sender, response: b64(reliable.sender.response) } },
       },
     }),
   )
@@ -200,9 +215,24 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
   const bInvite = request(c.get("bInvite"))
   const aFinalText = c.get("aFinal")
   const aFinal = aFinalText === null ? undefined : response(aFinalText)
-  if (aInvite === undefined || bInvite === undefined || (aFinalText !== null && aFinal === undefined)) {
+  const provisionalText = c.get("aProvisional") ?? null
+  const aProvisional = provisionalText === null ? undefined : response(provisionalText)
+  const prackText = c.get("bOwnPrack") ?? null
+  const bOwnPrack = prackText === null ? undefined : request(prackText)
+  const reliableValue = c.get("reliable") ?? null
+  const reliable = reliableValue === null ? undefined : decodeReliable(reliableValue)
+  if (
+    aInvite === undefined ||
+    bInvite === undefined ||
+    (aFinalText !== null && aFinal === undefined) ||
+    (prackText !== null && bOwnPrack === undefined) ||
+    (provisionalText !== null && aProvisional === undefined) ||
+    (reliableValue !== null && reliable === undefined)
+  ) {
     return "stored call: unreadable messages"
   }
+  const deadlines = decodeDeadlines(top.get("deadlines"))
+  if (deadlines === undefined) return "stored call: deadlines"
   const phase = PHASES.find((p) => p === c.get("phase"))
   const id = fields(c.get("id"))
   const idOwner = id && fields(id.get("owner"))
@@ -250,6 +280,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
     owner,
     aMeta,
     media,
+    deadlines,
     call: {
       phase,
       id: { owner: { kind: "callControl", instance }, random, local },
@@ -258,6 +289,7 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       aTarget,
       aLocalSeq,
       aFinal,
+      aProvisional,
       aAcked: c.get("aAcked") === true,
       aRetransmit: num(c, "aRetransmit") ?? 0,
       bCallId,
@@ -274,9 +306,9 @@ export const decodeCall = (bytes: Uint8Array): StoredCall | string => {
       reinvite: undefined,
       relays: [],
       aRSeq: num(c, "aRSeq") ?? 1,
-      reliable: undefined,
+      reliable,
       bRSeq: num(c, "bRSeq"),
-      bOwnPrack: undefined,
+      bOwnPrack,
       lateAck: undefined,
       byes: [],
       sessionTimer,
@@ -294,4 +326,50 @@ const decodeMediaState = (value: unknown): MediaStateV1 | SdpNegotiationContract
   return Result.isSuccess(decoded)
     ? decoded.success
     : new SdpNegotiationContractError({ field: "media", reason: "not a media state" })
+}
+
+/** The reliable provisional awaiting A's PRACK: its response and the sender's numbers (RFC 3262 §3). */
+const decodeReliable = (value: unknown): PendingReliable | undefined => {
+  const f = fields(value)
+  const sender = f && fields(f.get("sender"))
+  const rack = sender && fields(sender.get("rack"))
+  if (f === undefined || sender === undefined || rack === undefined) return undefined
+  const bRSeq = num(f, "bRSeq")
+  const message = response(sender.get("response"))
+  const state = (["Sending", "Acknowledged", "Failed"] as const).find((s) => s === sender.get("state"))
+  const interval = num(sender, "interval")
+  const elapsed = num(sender, "elapsed")
+  const t1 = num(sender, "T1")
+  const rseq = num(rack, "rseq")
+  const cseq = num(rack, "cseq")
+  const method = str(rack, "method")
+  if (
+    bRSeq === undefined ||
+    message === undefined ||
+    state === undefined ||
+    interval === undefined ||
+    elapsed === undefined ||
+    t1 === undefined ||
+    rseq === undefined ||
+    cseq === undefined ||
+    method === undefined
+  )
+    return undefined
+  return {
+    bRSeq,
+    sender: { state, response: message, rack: { rseq, cseq, method }, interval, elapsed, T1: t1 },
+  }
+}
+
+/** Timer deadlines by name; absent (older records) means none. */
+const decodeDeadlines = (value: unknown): Deadlines | undefined => {
+  if (value === undefined) return {}
+  const f = fields(value)
+  if (f === undefined) return undefined
+  const out: Partial<Record<string, number>> = {}
+  for (const [name, at] of f) {
+    if (!isCallTimer(name) || typeof at !== "number" || !Number.isFinite(at)) return undefined
+    out[name] = at
+  }
+  return out
 }

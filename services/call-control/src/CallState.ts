@@ -58,6 +58,8 @@ export interface Call {
   readonly aTarget: string
   readonly aLocalSeq: number
   readonly aFinal: SipResponse | undefined
+  /** The last provisional response sent to A: a retransmitted INVITE gets it again (RFC 3261 §17.2.1). */
+  readonly aProvisional: SipResponse | undefined
   /** Whether A has ACKed the 2xx; until then the 2xx is retransmitted (RFC 3261 §13.3.1.4). */
   readonly aAcked: boolean
   /** The current interval of that retransmission. */

@@ -52,9 +52,10 @@ export const onReliableProvisional = (call: Call, m: SipResponse, rseq: number):
   const rack = `${rseq} ${call.bInvite.cseq.seq} INVITE`
   if (!supports100rel(call.aInvite)) {
     const [next, prack] = requestToB(call, "PRACK", [["RAck", rack]])
+    const toA = relayToA(call, m)
     return [
-      { ...next, bRSeq: rseq, bOwnPrack: prack },
-      [toB(next, prack), { _tag: "SendA", message: relayToA(call, m) }],
+      { ...next, bRSeq: rseq, bOwnPrack: prack, aProvisional: toA },
+      [toB(next, prack), { _tag: "SendA", message: toA }],
     ]
   }
   const aRSeq = nextRSeq(call.aRSeq)
@@ -67,7 +68,14 @@ export const onReliableProvisional = (call: Call, m: SipResponse, rseq: number):
     { _tag: "Start" },
   )
   return [
-    { ...call, aRSeq, bRSeq: rseq, bOwnPrack: undefined, reliable: { sender, bRSeq: rseq } },
+    {
+      ...call,
+      aRSeq,
+      bRSeq: rseq,
+      bOwnPrack: undefined,
+      reliable: { sender, bRSeq: rseq },
+      aProvisional: toA,
+    },
     effects.flatMap(
       (e): ReadonlyArray<CallAction> =>
         e._tag === "Send"

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
+/** The stored call (KV `calls`): every phase round-trips, setup state included, and damage is named. */
 import { encodeSipEnvelopeHeaders, InstanceId, ListenerId } from "@b2bua/contracts"
 import {
+  buildRequest,
   createResponse,
   parseMessageOrThrow,
   type SipRequest,
@@ -9,20 +9,18 @@ import {
   serializeMessage,
 } from "@b2bua/sip"
 import { describe, expect, it } from "vitest"
-import {
-  type BTarget,
-  decodeCall,
-  encodeCall,
-  encodeSessionTimers,
-  startCall,
-  stepCall,
-} from "../src/index.js"
+import { type Call, decodeCall, encodeCall, encodeSessionTimers, startCall, stepCall } from "../src/index.js"
+import type { Deadlines } from "../src/Takeover.js"
+import { guideInviteText, testIdentity, testTarget, wire } from "./fixtures.js"
 
-const invite = parseMessageOrThrow(
-  readFileSync(
-    fileURLToPath(new URL("../../../packages/sip/test/golden/guide/09-invite.sip", import.meta.url)),
-  ),
-) as SipRequest
+const invite = (with100rel = false) =>
+  parseMessageOrThrow(
+    Buffer.from(
+      with100rel ? guideInviteText.replace("\r\nCSeq:", "\r\nSupported: 100rel\r\nCSeq:") : guideInviteText,
+      "latin1",
+    ),
+  ) as SipRequest
+
 const meta = {
   edge: InstanceId("edge1"),
   listener: ListenerId("udp:0.0.0.0:5060"),
@@ -34,50 +32,126 @@ const meta = {
   takeover: false,
 }
 
-const dest: BTarget = {
-  trunk: "out",
-  host: "198.51.100.20",
-  port: 5080,
-  transport: "udp",
-  called: "2142622000",
-  caller: "2142621000",
-  failoverCodes: [503],
-  noAnswerMs: 8000,
-  drop: ["diversion"],
+const dest = testTarget
+const start = (with100rel = false): Call =>
+  startCall(invite(with100rel), testIdentity, [dest, { ...dest, host: "198.51.100.21", transport: "tcp" }])[0]
+
+const fromB = (call: Call, status: number, headers: ReadonlyArray<readonly [string, string]> = []) =>
+  stepCall(call, {
+    _tag: "FromB",
+    message: wire(
+      createResponse(call.bInvite, status, {
+        toTag: "callee1",
+        headers: [["Contact", "<sip:callee@198.51.100.20:5080>"], ...headers],
+      }),
+    ),
+  })[0]
+
+const cancelFromA = (call: Call) =>
+  stepCall(call, {
+    _tag: "FromA",
+    message: wire(
+      buildRequest({
+        method: "CANCEL",
+        uri: call.aInvite.uri,
+        headers: [
+          ["Via", call.aInvite.headerValues("Via")[0]!],
+          ["From", call.aInvite.headerValues("From")[0]!],
+          ["To", call.aInvite.headerValues("To")[0]!],
+          ["Call-ID", call.aInvite.callId],
+          ["CSeq", `${call.aInvite.cseq.seq} CANCEL`],
+        ],
+      }),
+    ),
+  })[0]
+
+/** A call with its messages as wire bytes, so that two calls compare by what they would send. */
+const comparable = (call: Call) => {
+  const bytes = (m: SipRequest | SipResponse | undefined) =>
+    m === undefined ? undefined : serializeMessage(m).toString("latin1")
+  const { aInvite, bInvite, aFinal, aProvisional, bOwnPrack, reliable, sessionTimer, ...rest } = call
+  return {
+    ...rest,
+    // Session timers are stored in their plain form (SDPs as bytes): SessionTimer.test.ts.
+    sessionTimer: encodeSessionTimers(sessionTimer),
+    aInvite: bytes(aInvite),
+    bInvite: bytes(bInvite),
+    aFinal: bytes(aFinal),
+    aProvisional: bytes(aProvisional),
+    bOwnPrack: bytes(bOwnPrack),
+    reliable:
+      reliable === undefined
+        ? undefined
+        : { ...reliable, sender: { ...reliable.sender, response: bytes(reliable.sender.response) } },
+  }
 }
 
+const roundTrip = (call: Call, deadlines: Deadlines = {}) => {
+  const decoded = decodeCall(encodeCall("cc1", meta, call, undefined, deadlines))
+  if (typeof decoded === "string") throw new Error(decoded)
+  return decoded
+}
+
+const phases: ReadonlyArray<readonly [string, () => Call]> = [
+  ["Calling: the B-leg INVITE sent, nothing heard", () => start()],
+  ["Calling: B's 100 Trying heard", () => fromB(start(), 100)],
+  ["Early: B's 180 relayed", () => fromB(start(), 180)],
+  [
+    "Early: B's reliable 183 relayed reliably, awaiting A's PRACK (RFC 3262 §3)",
+    () =>
+      fromB(start(true), 183, [
+        ["Require", "100rel"],
+        ["RSeq", "7"],
+      ]),
+  ],
+  [
+    "Early: B's reliable 183 PRACKed by the suite itself (A without 100rel)",
+    () =>
+      fromB(start(false), 183, [
+        ["Require", "100rel"],
+        ["RSeq", "7"],
+      ]),
+  ],
+  ["Answered: B's 200 relayed, A's ACK not yet in", () => fromB(fromB(start(), 180), 200)],
+  ["Ending: A's CANCEL while ringing (487 to A, CANCEL on B)", () => cancelFromA(fromB(start(), 180))],
+]
+
 describe("stored calls (takeover)", () => {
-  it("round-trips an answered call", () => {
-    const [c0] = startCall(
-      invite,
-      {
-        owner: { kind: "callControl", instance: InstanceId("cc1") },
-        random: "abc123",
-        local: { host: "192.0.2.10", port: 5060 },
-      },
-      [dest, { ...dest, host: "198.51.100.21", transport: "tcp" }],
-    )
-    const ok = parseMessageOrThrow(
-      serializeMessage(
-        createResponse(c0.bInvite, 200, {
-          toTag: "callee1",
-          headers: [["Contact", "<sip:callee@198.51.100.20>"]],
-        }),
-      ),
-    ) as SipResponse
-    const [answered] = stepCall(c0, { _tag: "FromB", message: ok })
-    const decoded = decodeCall(encodeCall("cc1", meta, answered))
-    if (typeof decoded === "string") throw new Error(decoded)
-    expect(decoded.owner).toBe("cc1")
-    expect(encodeSipEnvelopeHeaders(decoded.aMeta)).toEqual(encodeSipEnvelopeHeaders(meta))
-    const { aInvite, bInvite, aFinal, sessionTimer, ...rest } = decoded.call
-    const { aInvite: a0, bInvite: b0, aFinal: f0, sessionTimer: t0, ...rest0 } = answered
-    expect(rest).toEqual(rest0)
-    // Session timers are stored in their plain form (SDPs as bytes): SessionTimer.test.ts.
-    expect(encodeSessionTimers(sessionTimer)).toEqual(encodeSessionTimers(t0))
-    expect(serializeMessage(aInvite).equals(serializeMessage(a0))).toBe(true)
-    expect(serializeMessage(bInvite).equals(serializeMessage(b0))).toBe(true)
-    expect(aFinal && serializeMessage(aFinal).equals(serializeMessage(f0!))).toBe(true)
+  for (const [name, make] of phases) {
+    it(`round-trips a call in ${name}`, () => {
+      const call = make()
+      const deadlines = { A: 1_700_000_000_500, B: 1_700_000_032_000, C: 1_700_000_181_000 }
+      const decoded = roundTrip(call, deadlines)
+      expect(decoded.owner).toBe("cc1")
+      expect(decoded.deadlines).toEqual(deadlines)
+      expect(encodeSipEnvelopeHeaders(decoded.aMeta)).toEqual(encodeSipEnvelopeHeaders(meta))
+      // What a takeover leaves out (a pending re-INVITE, BYEs, relays) is empty in these phases anyway.
+      expect(comparable(decoded.call)).toEqual(comparable(call))
+    })
+  }
+
+  it("keeps the B-leg INVITE's branch, which B's responses and the CANCEL carry (RFC 3261 §9.1)", () => {
+    const early = fromB(start(), 180)
+    const restored = roundTrip(early).call
+    expect(restored.bInvite.topVia.params).toContainEqual([
+      "branch",
+      early.bInvite.topVia.params.find(([n]) => n === "branch")![1],
+    ])
+    expect(restored.phase).toBe("Early")
+    expect(restored.bRemoteTag).toBe("callee1")
+    expect(restored.reliable).toBeUndefined()
+  })
+
+  it("restores the reliable provisional's sender so A's PRACK still matches it", () => {
+    const call = fromB(start(true), 183, [
+      ["Require", "100rel"],
+      ["RSeq", "7"],
+    ])
+    expect(call.reliable).toBeDefined()
+    const restored = roundTrip(call).call
+    expect(restored.reliable?.sender.rack).toEqual(call.reliable?.sender.rack)
+    expect(restored.reliable?.sender.state).toBe("Sending")
+    expect(restored.reliable?.bRSeq).toBe(7)
   })
 
   it("names what is wrong with a damaged record", () => {
@@ -85,5 +159,24 @@ describe("stored calls (takeover)", () => {
     expect(decodeCall(new TextEncoder().encode('{"v":1,"owner":"Bad Owner"}'))).toBe(
       "stored call: bad version or owner",
     )
+    const good = JSON.parse(new TextDecoder().decode(encodeCall("cc1", meta, start())))
+    expect(decodeCall(new TextEncoder().encode(JSON.stringify({ ...good, deadlines: { Z: 1 } })))).toBe(
+      "stored call: deadlines",
+    )
+    expect(
+      decodeCall(
+        new TextEncoder().encode(JSON.stringify({ ...good, call: { ...good.call, reliable: { bRSeq: 1 } } })),
+      ),
+    ).toBe("stored call: unreadable messages")
+  })
+
+  it("reads a record written before setup state was stored (no deadlines, no PRACK fields)", () => {
+    const good = JSON.parse(new TextDecoder().decode(encodeCall("cc1", meta, start())))
+    const { deadlines: _d, ...older } = good
+    const { reliable: _r, bOwnPrack: _p, ...olderCall } = good.call
+    const decoded = decodeCall(new TextEncoder().encode(JSON.stringify({ ...older, call: olderCall })))
+    if (typeof decoded === "string") throw new Error(decoded)
+    expect(decoded.deadlines).toEqual({})
+    expect(decoded.call.reliable).toBeUndefined()
   })
 })

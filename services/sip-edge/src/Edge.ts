@@ -18,7 +18,7 @@ import {
   QueueGroups,
   Subjects,
 } from "@b2bua/contracts"
-import { parseMessage, type SipRequest, serializeMessage } from "@b2bua/sip"
+import { parseMessage, type SipMessage, type SipRequest, serializeMessage } from "@b2bua/sip"
 import { Metrics } from "@b2bua/telemetry"
 import { Effect, type Scope } from "effect"
 import type { EdgeConfig } from "./Config.js"
@@ -133,7 +133,7 @@ export const runEdge = (
       )
     }
 
-    const envelope = (inbound: Inbound, takeover = false) =>
+    const envelope = (inbound: Inbound, takeover = false, answerBy?: number) =>
       encodeSipEnvelopeHeaders({
         edge: config.instance,
         listener: inbound.listener,
@@ -143,6 +143,7 @@ export const runEdge = (
         connection: inbound.connection,
         receivedAt: Date.now(),
         takeover,
+        answerBy,
       })
 
     const unavailable = (inbound: Inbound, request: SipRequest, why: string, cause: OverloadCause) =>
@@ -157,8 +158,18 @@ export const runEdge = (
         )
       })
 
-    /** Hands a message to its owner; an owner that is gone (no responders) is replaced by the fallback. */
-    const toOwner = (inbound: Inbound, bytes: Buffer, r: Extract<Route, { _tag: "Owner" }>) =>
+    /**
+     * Hands a message to its owner; an owner that is gone (no responders) is replaced by the fallback.
+     * The takeover queue's reply names the call's owner now: a copy of an initial request (a
+     * retransmitted INVITE, its CANCEL) remembers it in place of the dead one, so the next copies go
+     * straight to the survivor. An empty reply (no call found, or an older call control) forgets it.
+     */
+    const toOwner = (
+      inbound: Inbound,
+      message: SipMessage,
+      bytes: Buffer,
+      r: Extract<Route, { _tag: "Owner" }>,
+    ) =>
       timed(
         "owner",
         bus.request(r.subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) }),
@@ -170,6 +181,17 @@ export const runEdge = (
               timeoutMs: config.callControlTimeoutMs,
               headers: envelope(inbound, true),
             }),
+          ).pipe(
+            Effect.tap((reply) =>
+              Effect.sync(() => {
+                if (message.kind !== "request" || message.toTag !== undefined) return
+                const key = initialRequestKey(message)
+                const decoded = reply.data.length === 0 ? undefined : decodeNewRequestReply(reply.data)
+                if (decoded !== undefined && typeof decoded !== "string" && "owner" in decoded)
+                  owners.remember(key, decoded.owner, Date.now())
+                else owners.forget(key)
+              }),
+            ),
           ),
         ),
         Effect.tap(() =>
@@ -190,9 +212,13 @@ export const runEdge = (
         if (inFlight >= config.maxInFlight)
           return yield* unavailable(inbound, request, "edge at its in-flight limit", "in_flight_limit")
         inFlight++
+        // B2b-Answer-By: past it this edge answers 503, and call control must not start the call.
         const reply = yield* timed(
           handover,
-          bus.request(subject, bytes, { timeoutMs: config.callControlTimeoutMs, headers: envelope(inbound) }),
+          bus.request(subject, bytes, {
+            timeoutMs: config.callControlTimeoutMs,
+            headers: envelope(inbound, false, Date.now() + config.callControlTimeoutMs),
+          }),
         ).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
         const decoded = decodeNewRequestReply(reply.data)
         if (typeof decoded === "string") {
@@ -259,7 +285,7 @@ export const runEdge = (
             m.dropped.add({})
             return
           case "Owner":
-            return yield* toOwner(inbound, bytes, decision).pipe(
+            return yield* toOwner(inbound, message, bytes, decision).pipe(
               Effect.catch((e) =>
                 Effect.sync(() => {
                   counters.dropped++

@@ -27,6 +27,10 @@ export class OwnerCache {
     }
   }
 
+  forget(key: string): void {
+    this.entries.delete(key)
+  }
+
   lookup(key: string, now: number): InstanceId | undefined {
     const entry = this.entries.get(key)
     if (entry === undefined) return undefined

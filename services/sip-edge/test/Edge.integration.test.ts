@@ -94,10 +94,29 @@ let ccNew: Promise<Queue.Queue<BusMessage>> | undefined
 const callControl = () => {
   ccNew ??= listen(
     Subjects.callControlNew(),
-    () => encodeNewRequestReply({ v: 1, owner: InstanceId("cc1") }),
+    // Calls named "gone-…" are taken by an instance that is not there (it died).
+    (m) =>
+      encodeNewRequestReply({
+        v: 1,
+        owner: InstanceId(parseMessageOrThrow(m.data).callId.startsWith("gone-") ? "ccgone" : "cc1"),
+      }),
     "cc",
   )
   return ccNew
+}
+
+/** The takeover queue's stand-in: "gone-…" calls were taken over by `ccnext`; others are unknown. */
+let ccTakeover: Promise<Queue.Queue<BusMessage>> | undefined
+const takeoverQueue = () => {
+  ccTakeover ??= listen(
+    Subjects.callControlTakeover(),
+    (m) =>
+      parseMessageOrThrow(m.data).callId.startsWith("gone-")
+        ? encodeNewRequestReply({ v: 1, owner: InstanceId("ccnext") })
+        : new Uint8Array(),
+    "cc",
+  )
+  return ccTakeover
 }
 
 const take = <A>(q: Queue.Queue<A>) => Effect.runPromise(Queue.take(q).pipe(Effect.timeout("5 seconds")))
@@ -177,7 +196,7 @@ CSeq: 1 INVITE
   })
 
   it("hands messages for a dead owner to the takeover queue with the takeover flag", async () => {
-    const takeover = await listen(Subjects.callControlTakeover(), () => new Uint8Array(), "cc")
+    const takeover = await takeoverQueue()
     const bye = invite("dead1")
       .toString("latin1")
       .replace("INVITE sip", "BYE sip")
@@ -186,6 +205,29 @@ CSeq: 1 INVITE
     await ua.send(bye, { host: "127.0.0.1", port: udpPort })
     const got = await take(takeover)
     expect(got.header("B2b-Takeover")).toBe("1")
+  })
+
+  it("a copy of a new request whose owner died goes to the takeover queue, then to the owner it names", async () => {
+    const cc = await callControl()
+    const takeover = await takeoverQueue()
+    const survivor = await listen(Subjects.callControlInstance(InstanceId("ccnext")), () => new Uint8Array())
+    await ua.send(invite("gone-1"), { host: "127.0.0.1", port: udpPort })
+    expect(parseMessageOrThrow((await take(cc)).data).callId).toBe("gone-1")
+    const key = "gone-1|a-gone-1|z9hG4bK-gone-1"
+    await expect.poll(() => edge.owners.lookup(key, Date.now()), { timeout: 5000 }).toBe("ccgone")
+    // The INVITE again: its remembered owner (ccgone) has no responders, so the takeover queue gets it.
+    await ua.send(invite("gone-1"), { host: "127.0.0.1", port: udpPort })
+    const again = await take(takeover)
+    expect([parseMessageOrThrow(again.data).callId, again.header("B2b-Takeover")]).toEqual(["gone-1", "1"])
+    // Its reply named ccnext: the CANCEL goes straight there.
+    const cancel = invite("gone-1")
+      .toString("latin1")
+      .replace("INVITE sip", "CANCEL sip")
+      .replace("1 INVITE", "1 CANCEL")
+    await ua.send(cancel, { host: "127.0.0.1", port: udpPort })
+    const c = parseMessageOrThrow((await take(survivor)).data)
+    expect([c.callId, c.kind === "request" && c.method]).toEqual(["gone-1", "CANCEL"])
+    expect(edge.owners.lookup(key, Date.now())).toBe("ccnext")
   })
 
   it("over TCP: answers keepalives, and a response goes back on the connection the request came on", async () => {
