@@ -249,11 +249,14 @@ interface RunningSubject {
   readonly sipPort: number
   /** The processes whose CPU counts, by name. */
   readonly parts: ReadonlyArray<Child>
+  /** NATS messages in so far (the suite's bus, from nats-server's monitoring endpoint). */
+  readonly busMessages?: () => Promise<number>
   readonly stop: () => Promise<void>
 }
 
 const startSuite = async (cpus: string, calleePort: number): Promise<RunningSubject> => {
   const natsPort = await freeTcpPort()
+  const monitorPort = await freeTcpPort()
   const sipPort = await freeSipPort()
   const natsDir = join(runDir, `nats-${natsPort}`)
   mkdirSync(natsDir, { recursive: true })
@@ -269,6 +272,8 @@ const startSuite = async (cpus: string, calleePort: number): Promise<RunningSubj
       "127.0.0.1",
       "-p",
       String(natsPort),
+      "-m",
+      String(monitorPort),
       "-js",
       "-sd",
       natsDir,
@@ -336,7 +341,12 @@ const startSuite = async (cpus: string, calleePort: number): Promise<RunningSubj
     await stopAll()
     throw e
   }
-  return { label: `suite (CPU ${cpus})`, sipPort, parts, stop: stopAll }
+  const busMessages = async () => {
+    const res = await fetch(`http://127.0.0.1:${monitorPort}/varz`)
+    const varz = (await res.json()) as { readonly in_msgs?: number }
+    return varz.in_msgs ?? 0
+  }
+  return { label: `suite (CPU ${cpus})`, sipPort, parts, busMessages, stop: stopAll }
 }
 
 /** Waits until rtpengine answers an ng `ping` (bencoded: "<cookie> d7:command4:pinge" -> "pong"). */
@@ -432,6 +442,10 @@ interface TrialResult {
   readonly paired: number
   readonly captureDropped: number
   readonly cpuByPart: ReadonlyArray<readonly [string, number]>
+  /** NATS messages published per successful call (the suite only). */
+  readonly busMessagesPerCall: number | undefined
+  /** CPU per successful call, µs, less the subject's idle use over the same time. */
+  readonly netCpuUsPerCall: number
   readonly pass: boolean
   readonly why: string
 }
@@ -455,6 +469,7 @@ const trial = async (
   calleePort: number,
   rate: number,
   seconds: number,
+  idleShare: number,
 ): Promise<TrialResult> => {
   trialNo++
   const tag = `t${String(trialNo).padStart(2, "0")}-${rate}`
@@ -477,6 +492,8 @@ const trial = async (
   const calls = rate * seconds
   const statsFile = join(runDir, `${tag}-stats.csv`)
   const cpuBefore = subject.parts.map((p) => cpuSeconds(p))
+  const windowFrom = Date.now()
+  const busBefore = await subject.busMessages?.()
   const callerPort = await freeUdpPort()
   const caller = start(`uac-${tag}`, loadCpus, "sipp", [
     `127.0.0.1:${subject.sipPort}`,
@@ -491,7 +508,9 @@ const trial = async (
     "-t",
     "u1",
     "-s",
-    "7",
+    // A prefix of fixed width per trial: a late B-leg INVITE of an earlier trial never pairs with
+    // this trial's A-leg INVITE of the same call number.
+    String(1000 + trialNo),
     "-m",
     String(calls),
     "-r",
@@ -512,6 +531,9 @@ const trial = async (
   ])
   const exitCode = await caller.exited
   const cpuAfter = subject.parts.map((p) => cpuSeconds(p))
+  const windowS = (Date.now() - windowFrom) / 1000
+  const cpuUsed = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0)
+  const busAfter = await subject.busMessages?.()
   await sleep(200)
   await stop(capture)
   const dropped = Number(/(\d+) packets? dropped by kernel/.exec(logText(capture))?.[1] ?? 0)
@@ -554,9 +576,14 @@ const trial = async (
     p99Us: percentile(delays.delaysUs, 99),
     paired: delays.delaysUs.length,
     captureDropped: dropped,
+    busMessagesPerCall:
+      busBefore === undefined || busAfter === undefined || successful === 0
+        ? undefined
+        : (busAfter - busBefore) / successful,
     cpuByPart: subject.parts.map(
       (p, i) => [p.name.replace(/-[0-9,]+$/, ""), (cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0)] as const,
     ),
+    netCpuUsPerCall: (Math.max(0, cpuUsed - idleShare * windowS) * 1e6) / Math.max(1, successful),
     pass: why === "",
     why,
   }
@@ -590,7 +617,7 @@ const ms = (us: number | undefined) => (us === undefined ? "-" : `${(us / 1000).
 
 const describe = (t: TrialResult) => {
   const cpu = t.cpuByPart.reduce((s, [, c]) => s + c, 0)
-  return `${t.rate} cps x ${t.seconds} s: ${t.pass ? "pass" : `FAIL (${t.why})`}; ${t.successful}/${t.calls} ok, ${t.retransmissions} retransmissions, offered ${t.offeredCps?.toFixed(0) ?? "-"} cps, INVITE->INVITE p50 ${ms(t.p50Us)} p99 ${ms(t.p99Us)} (${t.paired} pairs${t.captureDropped > 0 ? `, ${t.captureDropped} dropped by the capture` : ""}), CPU ${((cpu * 1e6) / Math.max(1, t.successful)).toFixed(0)} us/call (${t.cpuByPart.map(([n, c]) => `${n} ${c.toFixed(2)} s`).join(", ")})`
+  return `${t.rate} cps x ${t.seconds} s: ${t.pass ? "pass" : `FAIL (${t.why})`}; ${t.successful}/${t.calls} ok, ${t.retransmissions} retransmissions, offered ${t.offeredCps?.toFixed(0) ?? "-"} cps, INVITE->INVITE p50 ${ms(t.p50Us)} p99 ${ms(t.p99Us)} (${t.paired} pairs${t.captureDropped > 0 ? `, ${t.captureDropped} dropped by the capture` : ""}), CPU ${((cpu * 1e6) / Math.max(1, t.successful)).toFixed(0)} us/call, ${t.netCpuUsPerCall.toFixed(0)} net of idle (${t.cpuByPart.map(([n, c]) => `${n} ${c.toFixed(2)} s`).join(", ")})${t.busMessagesPerCall === undefined ? "" : `, ${t.busMessagesPerCall.toFixed(1)} NATS messages/call`}`
 }
 
 interface SubjectResult {
@@ -601,7 +628,18 @@ interface SubjectResult {
   readonly error?: string
 }
 
-const measure = async (key: SubjectKey, subjectCpus: string, loadCpus: string): Promise<SubjectResult> => {
+interface Bench {
+  readonly subject: RunningSubject
+  readonly calleePort: number
+  readonly idleShare: number
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * A fresh SIPp callee and subject, idle CPU measured, warmed up: a warm-up that must pass (a second
+ * chance once the JIT has seen the path) shows the path works and media is anchored.
+ */
+const freshBench = async (key: SubjectKey, subjectCpus: string, loadCpus: string): Promise<Bench> => {
   const calleePort = await freeUdpPort()
   const callee = start(`uas-${key}`, loadCpus, "sipp", [
     "-sf",
@@ -620,8 +658,11 @@ const measure = async (key: SubjectKey, subjectCpus: string, loadCpus: string): 
     "-timeout",
     `${LIFETIME_S}s`,
   ])
-  const trials: Array<TrialResult> = []
   let subject: RunningSubject | undefined
+  const stopBoth = async () => {
+    await subject?.stop()
+    await stop(callee)
+  }
   try {
     await sleep(300)
     if (callee.proc.exitCode !== null) throw new Error(`SIPp callee exited:\n${logTail(callee)}`)
@@ -629,68 +670,83 @@ const measure = async (key: SubjectKey, subjectCpus: string, loadCpus: string): 
       key === "kamailio-1core"
         ? await startKamailio(subjectCpus, calleePort)
         : await startSuite(subjectCpus, calleePort)
-    log(`${subject.label}: started; callee on ${calleePort}, load on CPU ${loadCpus}`)
     const idle = await idleCpu(subject, 3000)
     const idleShare = idle.reduce((s, [, c]) => s + c, 0)
-    log(`${subject.label}: idle CPU ${idle.map(([n, c]) => `${n} ${(c * 100).toFixed(1)} %`).join(", ")}`)
-    // A warm-up that must pass (a second chance once the JIT has seen the path): the path works and
-    // media is anchored before anything is measured.
+    log(
+      `${subject.label}: started (callee on ${calleePort}, load on CPU ${loadCpus}); idle CPU ${idle.map(([n, c]) => `${n} ${(c * 100).toFixed(1)} %`).join(", ")}`,
+    )
     for (let attempt = 1; ; attempt++) {
-      const warm = await trial(subject, loadCpus, calleePort, 5, 4)
+      const warm = await trial(subject, loadCpus, calleePort, 5, 4, idleShare)
       log(`${subject.label}: warm-up ${describe(warm)}`)
       await settle(subject, idleShare)
       if (warm.pass || FIXED !== undefined) break
       if (attempt === 2) throw new Error(`warm-up failed: ${warm.why}`)
     }
+    return { subject, calleePort, idleShare, stop: stopBoth }
+  } catch (e) {
+    for (const p of subject?.parts ?? []) log(`--- ${p.name} log tail ---\n${logTail(p, 1500)}`)
+    await stopBoth()
+    throw e
+  }
+}
+
+/**
+ * The search and the confirmation for one configuration. A system pushed past its capacity may not
+ * recover by itself within the settle time (a backlog of retransmissions): after a failed trial the
+ * next one gets a fresh callee and subject, so every trial starts from the same state.
+ */
+const measure = async (key: SubjectKey, subjectCpus: string, loadCpus: string): Promise<SubjectResult> => {
+  const trials: Array<TrialResult> = []
+  let bench: Bench | undefined
+  let label: string = key
+  const run = async (rate: number, seconds: number, what: string): Promise<TrialResult> => {
+    bench ??= await freshBench(key, subjectCpus, loadCpus)
+    label = bench.subject.label
+    const t = await trial(bench.subject, loadCpus, bench.calleePort, rate, seconds, bench.idleShare)
+    trials.push(t)
+    log(`${label}: ${what}${describe(t)}`)
+    if (t.pass) await settle(bench.subject, bench.idleShare)
+    else {
+      await bench.stop()
+      bench = undefined
+    }
+    return t
+  }
+  try {
     if (FIXED !== undefined) {
+      bench = await freshBench(key, subjectCpus, loadCpus)
       const from = process.hrtime.bigint() / 1000n
-      const t = await trial(subject, loadCpus, calleePort, FIXED.rate, FIXED.seconds)
+      const t = await run(FIXED.rate, FIXED.seconds, "fixed ")
       // The trial's window on the monotonic clock V8's profiles use (µs), to cut startup out of them.
       writeFileSync(
         join(runDir, "window.json"),
         JSON.stringify({ fromUs: Number(from), toUs: Number(process.hrtime.bigint() / 1000n) }),
       )
-      trials.push(t)
-      log(`${subject.label}: fixed ${describe(t)}`)
-      return { key, label: subject.label, trials, confirmed: t.pass ? t : undefined }
+      return { key, label, trials, confirmed: t.pass ? t : undefined }
     }
     let search = initialSearch
     for (let rate = nextRate(SEARCH, search); rate !== undefined; rate = nextRate(SEARCH, search)) {
-      const t = await trial(subject, loadCpus, calleePort, rate, STEP_S)
-      trials.push(t)
-      log(`${subject.label}: ${describe(t)}`)
+      const t = await run(rate, STEP_S, "")
       search = recordTrial(search, { rate, pass: t.pass })
-      await settle(subject, idleShare)
     }
     let rate = search.passed
     let confirmed: TrialResult | undefined
     for (let attempt = 0; rate !== undefined && attempt < 3; attempt++) {
-      const t = await trial(subject, loadCpus, calleePort, rate, CONFIRM_S)
-      trials.push(t)
-      log(`${subject.label}: confirmation ${describe(t)}`)
+      const t = await run(rate, CONFIRM_S, "confirmation ")
       if (t.pass) {
         confirmed = t
         break
       }
-      await settle(subject, idleShare)
       rate = Math.floor((rate * 0.9) / 10) * 10
       if (rate < SEARCH.floor) break
     }
-    return { key, label: subject.label, trials, confirmed }
+    return { key, label, trials, confirmed }
   } catch (e) {
     const text = e instanceof Error ? e.message : String(e)
     log(`${key}: ${text}`)
-    for (const p of subject?.parts ?? []) log(`--- ${p.name} log tail ---\n${logTail(p, 1500)}`)
-    return {
-      key,
-      label: subject?.label ?? key,
-      trials,
-      confirmed: undefined,
-      error: text.split("\n")[0] ?? text,
-    }
+    return { key, label, trials, confirmed: undefined, error: text.split("\n")[0] ?? text }
   } finally {
-    await subject?.stop()
-    await stop(callee)
+    await bench?.stop()
   }
 }
 
@@ -747,7 +803,7 @@ const main = async () => {
     if (c === undefined)
       return `${r.label.padEnd(38)} no rate passed${r.error === undefined ? "" : ` (${r.error})`}`
     const cpu = c.cpuByPart.reduce((s, [, x]) => s + x, 0)
-    return `${r.label.padEnd(38)} ${String(c.rate).padStart(6)} CPS   INVITE->INVITE p50 ${ms(c.p50Us)}, p99 ${ms(c.p99Us)}   CPU ${((cpu * 1e6) / c.successful).toFixed(0)} us/call`
+    return `${r.label.padEnd(38)} ${String(c.rate).padStart(6)} CPS   INVITE->INVITE p50 ${ms(c.p50Us)}, p99 ${ms(c.p99Us)}   CPU ${((cpu * 1e6) / c.successful).toFixed(0)} us/call (${c.netCpuUsPerCall.toFixed(0)} net of idle)`
   }
   const out: Array<string> = []
   out.push("")
