@@ -42,7 +42,9 @@ import {
 import { loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { Bus, busLayer } from "@b2bua/bus"
 import { freeSipPort, freeTcpPort, freeUdpPort } from "@b2bua/testkit"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { inviteDelays, readUdpDatagrams } from "./InviteCapture.js"
 import { initialSearch, nextRate, percentile, type RateSearchConfig, recordTrial } from "./RateSearch.js"
 
@@ -61,6 +63,8 @@ const envInt = (name: string, fallback: number, min: number, max: number): numbe
 const STEP_S = envInt("CPS_STEP_S", 8, 2, 60)
 const CONFIRM_S = envInt("CPS_CONFIRM_S", 30, 5, 300)
 const PROFILE = process.env.CPS_PROFILE === "1"
+/** CPS_TALLY=1: with CPS_FIXED, count the suite's NATS messages by subject (a wildcard subscriber). */
+const TALLY = process.env.CPS_TALLY === "1"
 /** CPS_FIXED=rate:seconds: one trial at that rate instead of the search (for profiling). */
 const FIXED = (() => {
   const m = /^(\d+):(\d+)$/.exec(process.env.CPS_FIXED ?? "")
@@ -251,6 +255,7 @@ interface RunningSubject {
   readonly parts: ReadonlyArray<Child>
   /** NATS messages in so far (the suite's bus, from nats-server's monitoring endpoint). */
   readonly busMessages?: () => Promise<number>
+  readonly natsUrl?: string
   readonly stop: () => Promise<void>
 }
 
@@ -346,7 +351,14 @@ const startSuite = async (cpus: string, calleePort: number): Promise<RunningSubj
     const varz = (await res.json()) as { readonly in_msgs?: number }
     return varz.in_msgs ?? 0
   }
-  return { label: `suite (CPU ${cpus})`, sipPort, parts, busMessages, stop: stopAll }
+  return {
+    label: `suite (CPU ${cpus})`,
+    sipPort,
+    parts,
+    busMessages,
+    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    stop: stopAll,
+  }
 }
 
 /** Waits until rtpengine answers an ng `ping` (bencoded: "<cookie> d7:command4:pinge" -> "pong"). */
@@ -636,6 +648,40 @@ interface Bench {
 }
 
 /**
+ * Counts messages on the suite's bus by subject, ids folded (`b2b.v1.cc.call.<x>` → `b2b.v1.cc.call.*`,
+ * inboxes → `_INBOX`, JetStream API calls by operation); the returned function stops and reports.
+ */
+const tallySubjects = async (url: string): Promise<() => Promise<Map<string, number>>> => {
+  const scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(
+    Layer.buildWithScope(busLayer({ servers: url, name: "cps-tally" }), scope),
+  )
+  const bus = Context.get(context, Bus)
+  const counts = new Map<string, number>()
+  const sub = bus.connection.subscribe(">")
+  const fold = (subject: string): string => {
+    if (subject.startsWith("_INBOX.")) return "_INBOX (replies)"
+    if (subject.startsWith("$JS.API.")) return subject.split(".").slice(0, 4).join(".")
+    if (subject.startsWith("$JS.ACK.")) return "$JS.ACK"
+    if (subject.startsWith("$KV.")) return subject.split(".").slice(0, 2).join(".")
+    return subject
+      .split(".")
+      .slice(0, 4)
+      .map((part, i) => (i === 3 && /[0-9a-f]{8,}|\d/.test(part) ? "*" : part))
+      .join(".")
+  }
+  const done = (async () => {
+    for await (const m of sub) counts.set(fold(m.subject), (counts.get(fold(m.subject)) ?? 0) + 1)
+  })()
+  return async () => {
+    sub.unsubscribe()
+    await done.catch(() => undefined)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    return counts
+  }
+}
+
+/**
  * A fresh SIPp callee and subject, idle CPU measured, warmed up: a warm-up that must pass (a second
  * chance once the JIT has seen the path) shows the path works and media is anchored.
  */
@@ -716,7 +762,18 @@ const measure = async (key: SubjectKey, subjectCpus: string, loadCpus: string): 
     if (FIXED !== undefined) {
       bench = await freshBench(key, subjectCpus, loadCpus)
       const from = process.hrtime.bigint() / 1000n
+      const tally =
+        TALLY && bench.subject.natsUrl !== undefined ? await tallySubjects(bench.subject.natsUrl) : undefined
       const t = await run(FIXED.rate, FIXED.seconds, "fixed ")
+      if (tally !== undefined) {
+        const counts = await tally()
+        log(
+          `NATS messages per call (attempted) by subject: ${[...counts]
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, n]) => `${k} ${(n / Math.max(1, t.calls)).toFixed(2)}`)
+            .join(", ")}`,
+        )
+      }
       // The trial's window on the monotonic clock V8's profiles use (µs), to cut startup out of them.
       writeFileSync(
         join(runDir, "window.json"),
