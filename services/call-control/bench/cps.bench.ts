@@ -682,7 +682,7 @@ const tallySubjects = async (url: string): Promise<() => Promise<Map<string, num
 }
 
 /**
- * A fresh SIPp callee and subject, idle CPU measured, warmed up: a warm-up that must pass (a second
+ * A fresh SIPp callee and subject, warmed up, idle CPU measured: a warm-up that must pass (a second
  * chance once the JIT has seen the path) shows the path works and media is anchored.
  */
 const freshBench = async (key: SubjectKey, subjectCpus: string, loadCpus: string): Promise<Bench> => {
@@ -716,18 +716,18 @@ const freshBench = async (key: SubjectKey, subjectCpus: string, loadCpus: string
       key === "kamailio-1core"
         ? await startKamailio(subjectCpus, calleePort)
         : await startSuite(subjectCpus, calleePort)
-    const idle = await idleCpu(subject, 3000)
-    const idleShare = idle.reduce((s, [, c]) => s + c, 0)
-    log(
-      `${subject.label}: started (callee on ${calleePort}, load on CPU ${loadCpus}); idle CPU ${idle.map(([n, c]) => `${n} ${(c * 100).toFixed(1)} %`).join(", ")}`,
-    )
+    log(`${subject.label}: started (callee on ${calleePort}, load on CPU ${loadCpus})`)
     for (let attempt = 1; ; attempt++) {
-      const warm = await trial(subject, loadCpus, calleePort, 5, 4, idleShare)
+      const warm = await trial(subject, loadCpus, calleePort, 5, 4, 0)
       log(`${subject.label}: warm-up ${describe(warm)}`)
-      await settle(subject, idleShare)
+      await sleep(2000)
       if (warm.pass || FIXED !== undefined) break
       if (attempt === 2) throw new Error(`warm-up failed: ${warm.why}`)
     }
+    // Idle use once start-up and warm-up are over (the relay polls; timers of lingering calls).
+    const idle = await idleCpu(subject, 3000)
+    const idleShare = idle.reduce((s, [, c]) => s + c, 0)
+    log(`${subject.label}: idle CPU ${idle.map(([n, c]) => `${n} ${(c * 100).toFixed(1)} %`).join(", ")}`)
     return { subject, calleePort, idleShare, stop: stopBoth }
   } catch (e) {
     for (const p of subject?.parts ?? []) log(`--- ${p.name} log tail ---\n${logTail(p, 1500)}`)
