@@ -15,7 +15,7 @@
  * with SDP, 200, ACK, 1 s hold, BYE), a SIPp callee answering at once; it passes when every call
  * succeeded (SIPp: no failed call, no 200 later than 8 s, media anchored on both legs) and the caller
  * really offered R (within 5 %, from the capture). The rate search (RateSearch.ts) uses short steps;
- * the answer is confirmed by one longer run (30 s), stepping down 10 % at a time if that fails.
+ * the answer is confirmed by one longer run (30 s), stepping down 15 % at a time (four runs at most) if that fails.
  * The INVITE (A) to INVITE (B) delay comes from a tcpdump capture of INVITEs only (InviteCapture.ts).
  *
  * Bounded: every child runs under `timeout` (the bench's whole budget), is pinned, and is stopped at
@@ -788,13 +788,13 @@ const measure = async (key: SubjectKey, subjectCpus: string, loadCpus: string): 
     }
     let rate = search.passed
     let confirmed: TrialResult | undefined
-    for (let attempt = 0; rate !== undefined && attempt < 3; attempt++) {
+    for (let attempt = 0; rate !== undefined && attempt < 4; attempt++) {
       const t = await run(rate, CONFIRM_S, "confirmation ")
       if (t.pass) {
         confirmed = t
         break
       }
-      rate = Math.floor((rate * 0.9) / 10) * 10
+      rate = Math.floor((rate * 0.85) / 10) * 10
       if (rate < SEARCH.floor) break
     }
     return { key, label, trials, confirmed }
@@ -857,8 +857,13 @@ const main = async () => {
 
   const line = (r: SubjectResult) => {
     const c = r.confirmed
-    if (c === undefined)
-      return `${r.label.padEnd(38)} no rate passed${r.error === undefined ? "" : ` (${r.error})`}`
+    if (c === undefined) {
+      const searched = r.trials.filter((t) => t.pass && t.seconds === STEP_S).map((t) => t.rate)
+      const confirmTried = r.trials.filter((t) => t.seconds === CONFIRM_S).map((t) => t.rate)
+      return `${r.label.padEnd(38)} not confirmed${r.error === undefined ? "" : ` (${r.error})`}: ${
+        searched.length > 0 ? `${Math.max(...searched)} CPS passed a ${STEP_S} s trial` : "no trial passed"
+      }${confirmTried.length > 0 ? `; ${CONFIRM_S} s runs failed at ${confirmTried.join(", ")} CPS` : ""}`
+    }
     const cpu = c.cpuByPart.reduce((s, [, x]) => s + x, 0)
     return `${r.label.padEnd(38)} ${String(c.rate).padStart(6)} CPS   INVITE->INVITE p50 ${ms(c.p50Us)}, p99 ${ms(c.p99Us)}   CPU ${((cpu * 1e6) / c.successful).toFixed(0)} us/call (${c.netCpuUsPerCall.toFixed(0)} net of idle)`
   }
