@@ -74,15 +74,27 @@ CSeq: 1 INVITE
 Contact: <sip:alice@127.0.0.1:${ua.port}>
 ${extra}`)
 
-/** Collects what arrives on a subject (optionally as a queue member), replying with `reply`. */
+/**
+ * Collects what arrives on a subject (optionally as a queue member), replying with `reply`; a message
+ * whose Call-ID starts with "slow" is answered after 400 ms (a busy call control; the edge gives up at 500).
+ */
 const listen = (subject: string, reply: (m: BusMessage) => Uint8Array, queue?: string) =>
   runInScope(
     Effect.gen(function* () {
       const q = yield* Queue.unbounded<BusMessage>()
-      const options = queue === undefined ? {} : { queue }
+      const options = queue === undefined ? {} : { queue, concurrency: 8 }
       yield* bus.subscribe(
         subject,
-        (m) => Queue.offer(q, m).pipe(Effect.andThen(m.respond(reply(m))), Effect.orDie),
+        (m) =>
+          Queue.offer(q, m).pipe(
+            Effect.andThen(
+              parseMessageOrThrow(m.data).callId.startsWith("slow")
+                ? Effect.sleep("400 millis")
+                : Effect.void,
+            ),
+            Effect.andThen(m.respond(reply(m))),
+            Effect.orDie,
+          ),
         options,
       )
       return q
@@ -171,6 +183,27 @@ describe("sip-edge", () => {
     await ua.send(cancel, { host: "127.0.0.1", port: udpPort })
     const c = parseMessageOrThrow((await take(owner)).data)
     expect(c.kind === "request" && c.method).toBe("CANCEL")
+  })
+
+  it("hands a new INVITE over once while call control has not answered: retransmissions meanwhile are dropped", async () => {
+    const cc = await callControl()
+    const dropped = edge.counters.dropped
+    await ua.send(invite("slow1"), { host: "127.0.0.1", port: udpPort })
+    expect(parseMessageOrThrow((await take(cc)).data).callId).toBe("slow1")
+    // Two retransmissions while the first copy waits for its 400 ms answer (RFC 3261 §17.1.1.2, Timer A).
+    await ua.send(invite("slow1"), { host: "127.0.0.1", port: udpPort })
+    await ua.send(invite("slow1"), { host: "127.0.0.1", port: udpPort })
+    // A CANCEL is not a retransmission: it goes on (to the queue group, the owner not known yet).
+    const cancel = invite("slow1")
+      .toString("latin1")
+      .replace("INVITE sip", "CANCEL sip")
+      .replace("1 INVITE", "1 CANCEL")
+    await ua.send(cancel, { host: "127.0.0.1", port: udpPort })
+    const next = parseMessageOrThrow((await take(cc)).data)
+    expect(next.kind === "request" && next.method).toBe("CANCEL")
+    expect(edge.counters.dropped - dropped).toBe(2)
+    const queued = await Effect.runPromise(Queue.size(cc))
+    expect(queued).toBe(0)
   })
 
   it("routes in-dialog requests by the suite's To-tag and responses by its Via branch", async () => {
