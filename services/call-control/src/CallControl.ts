@@ -130,6 +130,13 @@ export interface RunningCallControl {
 /** Each call's mailbox holds this many messages; beyond it messages are dropped (and counted): SIP
  * retransmits, so a drop delays, and an unbounded queue would not protect the instance. */
 const MAILBOX = 256
+/**
+ * New requests handled at once: each waits on several round trips (auth, KV claim and record, the
+ * negotiator and relay for the B-leg INVITE's offer), so one at a time would cap the call rate at the
+ * inverse of their sum. Copies of one INVITE handled side by side are kept to one call by the
+ * create-only claim; beyond this many in flight, NATS holds them in the subscription's bounded buffer.
+ */
+const NEW_REQUEST_CONCURRENCY = 64
 const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, SUBSCRIBE, NOTIFY, MESSAGE, PRACK, REFER"
 
 /** What call control accepts on a new INVITE (the B2BUA forwards, so Max-Forwards applies). */
@@ -167,6 +174,8 @@ export const runCallControl = (
     const byBTag = new Map<string, Actor>()
     /** Calls not yet ended (lingering ended calls are not counted against the limit). */
     let active = 0
+    /** New calls past the call-limit check and not yet counted in `active` (handled concurrently). */
+    let admitting = 0
     const stats: CallControlStats = {
       callsStarted: 0,
       callsEnded: 0,
@@ -513,6 +522,8 @@ export const runCallControl = (
       meta: SipEnvelopeMeta,
       inboundTrunk: string,
       targets: readonly [BTarget, ...ReadonlyArray<BTarget>],
+      /** Called once the call counts in `active` (its place under the call limit is taken). */
+      counted: () => void = () => {},
     ) =>
       Effect.gen(function* () {
         const [call, actions] = startCall(
@@ -529,6 +540,7 @@ export const runCallControl = (
         actor.deadlines = noteDeadlines({}, actions, Date.now())
         stats.callsStarted++
         active++
+        counted()
         yield* Effect.logInfo("call started").pipe(
           Effect.annotateLogs({ callId: invite.callId, bCallId: call.bCallId }),
         )
@@ -846,7 +858,7 @@ export const runCallControl = (
             yield* mine()
             return yield* replyTo(meta, sip, routed.status, routed.headers, routed.reason)
           }
-          if (active + subscriptions.active() >= config.maxCalls) {
+          if (active + admitting + subscriptions.active() >= config.maxCalls) {
             if (!subscribe) telemetry.refused(503)
             return yield* m
               .respond(
@@ -857,47 +869,57 @@ export const runCallControl = (
               )
               .pipe(Effect.ignore)
           }
-          // The create-only claim: whoever writes first owns the call (retransmissions, CANCEL). While it
-          // is in flight, copies of the same INVITE are retransmissions, not new calls.
-          claiming.add(key)
-          const claimed =
-            preClaimed ||
-            (yield* claims
-              .create(claimKey(sip.callId, sip.fromTag), new TextEncoder().encode(config.instance))
-              .pipe(
-                Effect.as(true),
-                Effect.catchTag("KvConflict", (_: KvConflict) => Effect.succeed(false)),
-                Effect.orDie,
-              ))
-          if (!claimed) {
-            claiming.delete(key)
-            const entry = yield* claims.get(claimKey(sip.callId, sip.fromTag)).pipe(Effect.orDie)
-            const other = entry === undefined ? "" : new TextDecoder().decode(entry.value)
-            // Claimed by this instance already (a stale claim of an ended call): nothing to start twice.
-            if (other === config.instance) return yield* mine()
-            if (isInstanceId(other)) {
-              yield* m.respond(encodeNewRequestReply({ v: 1, owner: other })).pipe(Effect.ignore)
-              // Hand the message to the owner, who handles it as a retransmission; an owner that is gone
-              // leaves the call to a takeover.
-              if ((yield* handTo(other, meta, m.data)) === "gone") yield* recover(m, meta, sip)
-              return
+          // Requests handled side by side (NEW_REQUEST_CONCURRENCY): this one holds a place under the call
+          // limit until its call is counted in `active`, or it is not started.
+          admitting++
+          let held = true
+          const counted = () => {
+            if (held) admitting--
+            held = false
+          }
+          return yield* Effect.gen(function* () {
+            // The create-only claim: whoever writes first owns the call (retransmissions, CANCEL). While it
+            // is in flight, copies of the same INVITE are retransmissions, not new calls.
+            claiming.add(key)
+            const claimed =
+              preClaimed ||
+              (yield* claims
+                .create(claimKey(sip.callId, sip.fromTag), new TextEncoder().encode(config.instance))
+                .pipe(
+                  Effect.as(true),
+                  Effect.catchTag("KvConflict", (_: KvConflict) => Effect.succeed(false)),
+                  Effect.orDie,
+                ))
+            if (!claimed) {
+              claiming.delete(key)
+              const entry = yield* claims.get(claimKey(sip.callId, sip.fromTag)).pipe(Effect.orDie)
+              const other = entry === undefined ? "" : new TextDecoder().decode(entry.value)
+              // Claimed by this instance already (a stale claim of an ended call): nothing to start twice.
+              if (other === config.instance) return yield* mine()
+              if (isInstanceId(other)) {
+                yield* m.respond(encodeNewRequestReply({ v: 1, owner: other })).pipe(Effect.ignore)
+                // Hand the message to the owner, who handles it as a retransmission; an owner that is gone
+                // leaves the call to a takeover.
+                if ((yield* handTo(other, meta, m.data)) === "gone") yield* recover(m, meta, sip)
+                return
+              }
             }
-          }
-          // The edge stopped waiting (B2b-Answer-By) and answered 503: a call started now would ring B for
-          // a caller that was told to go away. The claim goes, so the caller's next attempt is new.
-          if (meta.answerBy !== undefined && Date.now() >= meta.answerBy) {
+            // The edge stopped waiting (B2b-Answer-By) and answered 503: a call started now would ring B for
+            // a caller that was told to go away. The claim goes, so the caller's next attempt is new.
+            if (meta.answerBy !== undefined && Date.now() >= meta.answerBy) {
+              claiming.delete(key)
+              stats.newCallsTooLate++
+              yield* claims.remove(claimKey(sip.callId, sip.fromTag)).pipe(Effect.ignore)
+              return yield* Effect.logWarning("new call not started: the edge stopped waiting").pipe(
+                Effect.annotateLogs({ callId: sip.callId, lateMs: String(Date.now() - meta.answerBy) }),
+              )
+            }
+            yield* mine()
+            if (subscribe) yield* subscriptions.start({ subscribe: sip, meta, targets: routed.targets })
+            else yield* startActor(sip, meta, routed.inbound, routed.targets, counted)
             claiming.delete(key)
-            stats.newCallsTooLate++
-            yield* claims.remove(claimKey(sip.callId, sip.fromTag)).pipe(Effect.ignore)
-            return yield* Effect.logWarning("new call not started: the edge stopped waiting").pipe(
-              Effect.annotateLogs({ callId: sip.callId, lateMs: String(Date.now() - meta.answerBy) }),
-            )
-          }
-          yield* mine()
-          if (subscribe) yield* subscriptions.start({ subscribe: sip, meta, targets: routed.targets })
-          else yield* startActor(sip, meta, routed.inbound, routed.targets)
-          claiming.delete(key)
-          return
+            return
+          }).pipe(Effect.ensuring(Effect.sync(counted)))
         }
         yield* mine()
         // A copy of a SUBSCRIBE whose claim is being written: the first copy's answer covers it (§17.2.2).
@@ -975,7 +997,10 @@ export const runCallControl = (
     // sends new calls to the other instances (or the edge answers 503) while this one finishes its calls.
     const newCalls = yield* Scope.make()
     yield* bus
-      .subscribe(Subjects.callControlNew(), onNew, { queue: QueueGroups.callControl })
+      .subscribe(Subjects.callControlNew(), onNew, {
+        queue: QueueGroups.callControl,
+        concurrency: NEW_REQUEST_CONCURRENCY,
+      })
       .pipe(Effect.provideService(Scope.Scope, newCalls), Effect.orDie)
     yield* registerDrain(
       Effect.gen(function* () {
