@@ -252,7 +252,8 @@ CSeq: 1 INVITE
     await ua.send(invite("gone-1"), { host: "127.0.0.1", port: udpPort })
     const again = await take(takeover)
     expect([parseMessageOrThrow(again.data).callId, again.header("B2b-Takeover")]).toEqual(["gone-1", "1"])
-    // Its reply named ccnext: the CANCEL goes straight there.
+    // Its reply named ccnext (once the edge has read it): the CANCEL goes straight there.
+    await expect.poll(() => edge.owners.lookup(key, Date.now()), { timeout: 5000 }).toBe("ccnext")
     const cancel = invite("gone-1")
       .toString("latin1")
       .replace("INVITE sip", "CANCEL sip")
