@@ -412,11 +412,21 @@ export const runCallControl = (
     const changed = (before: Call, after: Call): boolean =>
       recordChanged(before, after) || sessionTimersChanged(before.sessionTimer, after.sessionTimer)
 
-    /** Who ended the call: the first BYE or CANCEL seen decides (an operator or the suite set it themselves). */
-    const noteHangup = (actor: Actor, event: CallEvent) => {
-      if (actor.timeline.hangupBy !== undefined) return
+    /** What the record tells of a message: the B-leg code; who ended the call (the first BYE or CANCEL seen
+     * decides; an operator or the suite set it themselves). */
+    const noteTimeline = (actor: Actor, event: CallEvent) => {
       if (event._tag !== "FromA" && event._tag !== "FromB") return
       const m = event.message
+      // The B-leg's SIP code, for the call's events and record.
+      if (
+        event._tag === "FromB" &&
+        m.kind === "response" &&
+        m.cseq.method === "INVITE" &&
+        m.status >= 200 &&
+        m.cseq.seq === actor.call.bInvite.cseq.seq
+      )
+        actor.timeline.bStatus = m.status
+      if (actor.timeline.hangupBy !== undefined) return
       if (m.kind === "request" && (m.method === "BYE" || m.method === "CANCEL"))
         actor.timeline.hangupBy = event._tag === "FromA" ? "caller" : "callee"
     }
@@ -490,7 +500,7 @@ export const runCallControl = (
     const handleStep = (actor: Actor, event: CallEvent): Effect.Effect<void> =>
       Effect.gen(function* () {
         const before = actor.call
-        noteHangup(actor, event)
+        noteTimeline(actor, event)
         const [next, actions] = stepCall(before, event)
         actor.call = next
         actor.deadlines = noteDeadlines(actor.deadlines, actions, Date.now())

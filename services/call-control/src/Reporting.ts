@@ -22,6 +22,8 @@ export interface CallTimeline {
   endedAt?: number
   hangupBy?: HangupByV1
   reason?: string
+  /** The last final response of the B-leg INVITE (its attempt's SIP code). */
+  bStatus?: number
   seq: number
 }
 
@@ -94,7 +96,7 @@ export const callEvent = (view: CallView, at: number): CallEventV1 => {
     ...optional("endedAt", t.endedAt),
     ...optional("reason", t.reason),
     ...optional("traceId", view.traceId),
-    legs: legs(view.call, view.aRemote, view.media, undefined),
+    legs: legs(view.call, view.aRemote, view.media, view.timeline.bStatus),
   }
 }
 
@@ -128,6 +130,6 @@ export const callDetailRecord = (view: CallView, endedAt: number): CallDetailRec
     hangupBy: t.hangupBy ?? (answeredAt === undefined ? "callee" : "system"),
     ...optional("reason", t.reason),
     ...optional("traceId", view.traceId),
-    legs: legs(view.call, view.aRemote, view.media, view.call.aFinal?.status),
+    legs: legs(view.call, view.aRemote, view.media, view.timeline.bStatus ?? view.call.aFinal?.status),
   }
 }
