@@ -41,6 +41,8 @@ if [[ ! -f "$stamp_file" || "$(cat "$stamp_file")" != "$(stamp_of_inputs)" ]]; t
   stamp_of_inputs > "$stamp_file"
 fi
 
-# 3. Build every workspace in dependency order (incremental).
+# 3. The relay's native addon when its sources changed since it was built (npm install builds it only when
+# the manifests change), then every workspace in dependency order (incremental).
+node services/rtp-relay/native/build.mjs >&2
 log "build"
 npx turbo run build --output-logs=errors-only --log-prefix=none >&2

@@ -65,6 +65,7 @@ struct uring_be {
   int min_wait; /* the kernel supports min_wait_usec */
   int sendto;   /* IORING_OP_SEND takes a destination address (else sendmsg) */
   int skip_cqe; /* IOSQE_CQE_SKIP_SUCCESS (5.17): successful sends post no completion */
+  int quiet;    /* the last wait brought nothing: the next one blocks without coalescing */
 
 };
 
@@ -85,7 +86,10 @@ static unsigned flush_sq(struct io_uring *ring) {
  * first; without it, as soon as one is there.
  */
 static void enter(struct engine *e, struct uring_be *b) {
-  if (!b->min_wait || e->coalesce_us == 0) {
+  /* With no completion at all, a min_wait enter returns ETIME after min_wait_usec (seen on 6.18): an idle
+   * relay would wake thousands of times a second. After a wait that brought nothing, block plainly until
+   * the next completion; coalescing resumes with the traffic. */
+  if (!b->min_wait || e->coalesce_us == 0 || b->quiet) {
     io_uring_submit_and_wait(&b->ring, 1);
     return;
   }
@@ -371,6 +375,7 @@ void uring_run(struct engine *e) {
       b->lent_tail++;
     }
     io_uring_cq_advance(&b->ring, seen);
+    b->quiet = seen == 0;
     if (b->recycled) {
       io_uring_buf_ring_advance(b->br, b->recycled);
       b->recycled = 0;
