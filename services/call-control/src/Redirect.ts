@@ -10,7 +10,14 @@
  * docs/architecture.md).
  */
 import { isIP } from "node:net"
-import { createResponse, getParam, type NameAddr, parseUri, type SipResponse } from "@b2bua/sip"
+import {
+  createResponse,
+  formatNameAddr,
+  getParam,
+  type NameAddr,
+  parseUri,
+  type SipResponse,
+} from "@b2bua/sip"
 import type { BTarget, Call, Step } from "./CallState.js"
 import { relayToA } from "./LegMessages.js"
 
@@ -60,7 +67,7 @@ export const onRedirect = (
   const policy = call.dest.redirects ?? "refuse"
   if (policy === "relay") {
     // The Contacts are the callee's answer (where to call instead); the suite's own addresses stay hidden.
-    const contacts = response.contacts.map(formatContact).join(", ")
+    const contacts = response.contacts.map(formatNameAddr).join(", ")
     const toA = relayToA(call, response, contacts === "" ? [] : [["Contact", contacts]])
     return [
       { ...call, phase: "Ended", aFinal: toA },
@@ -88,8 +95,3 @@ export const refusedRedirect = (call: Call, response: SipResponse) =>
     toTag: call.aTag,
     reason: `Temporarily Unavailable (redirection ${response.status} not followed)`,
   })
-
-const formatContact = (c: NameAddr): string => {
-  const params = c.params.map(([k, v]) => (v === null ? `;${k}` : `;${k}=${v}`)).join("")
-  return `<${c.uri}>${params}`
-}
